@@ -1,0 +1,29 @@
+{
+  "targets": [
+    {
+      "target_name": "vfio_cdx",
+      "sources": [
+        "src-native/addon.cc",
+        "src-native/iommufd_session.cc",
+        "src-native/linux_kernel.cc",
+        "src-native/mapping.cc",
+        "src-native/napi_device.cc",
+        "src-native/napi_kernel.cc",
+        "src-native/napi_mapping.cc",
+        "src-native/napi_util.cc",
+        "src-native/sys.cc",
+        "src-native/vfio_container.cc",
+        "src-native/vfio_context.cc",
+        "src-native/vfio_device.cc",
+        "src-native/vfio_group.cc",
+        "<!@(node -p \"require('fs').readdirSync('src-native/mock').filter(f => f.endsWith('.cc')).map(f => 'src-native/mock/' + f).join(' ')\")"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED", "NAPI_CPP_EXCEPTIONS"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
+      "cflags": ["-Wall", "-Wextra", "-fvisibility=hidden"],
+      "cflags_cc": ["-std=c++17", "-fexceptions", "-Wall", "-Wextra", "-fvisibility=hidden"]
+    }
+  ]
+}
