@@ -1,0 +1,213 @@
+/**
+ * An open vfio-cdx device: its info, regions, reset and bus master.
+ *
+ * The Device owns the device fd and every mapping made from it. `close()` (or
+ * `using`) unmaps the mappings — detaching their ArrayBuffers first — and
+ * closes the fd; the kernel resets the device on its last close. A Device that
+ * is only reclaimed by the garbage collector is closed then, with a warning
+ * (`VFIO_CDX_UNCLOSED`): relying on GC leaves a device open for an unknown time.
+ */
+import { closedError, invalidArgType, outOfRange } from './errors';
+import { Mapping, type AccessorMode, type MappingParent } from './mapping';
+import { native, type NativeDeviceHandle, type NativeRegionInfo } from './native';
+
+/** What VFIO_DEVICE_GET_INFO says about the device. */
+export interface DeviceInfo {
+  /** Raw VFIO_DEVICE_FLAGS_* (vfio-cdx: CDX | RESET = 0x101). */
+  readonly flags: number;
+  readonly numRegions: number;
+  /** 1 when the device has MSI vectors, else 0. */
+  readonly numIrqs: number;
+  /** VFIO_DEVICE_FLAGS_RESET: VFIO_DEVICE_RESET is available. */
+  readonly resettable: boolean;
+}
+
+/** Options of {@link Region.map}. */
+export interface MapOptions {
+  /** Byte offset in the region; a multiple of the page size. Default 0. */
+  offset?: number;
+  /** Bytes to map. Default: from `offset` to the end of the region. */
+  length?: number;
+  /** Accessor implementation; default 'js' (Atomics), falling back to 'native'. */
+  accessor?: AccessorMode;
+}
+
+const finalizer = new FinalizationRegistry<{ handle: NativeDeviceHandle; name: string }>(({ handle, name }) => {
+  if (handle.closed()) return;
+  handle.close();
+  process.emitWarning(`vfio-cdx device ${name} was closed by the garbage collector; call close() (or use \`using\`)`,
+    { code: 'VFIO_CDX_UNCLOSED', type: 'Warning' });
+});
+
+/** One MMIO region of a device (VFIO_DEVICE_GET_REGION_INFO). */
+export class Region {
+  /** Region index (0..numRegions-1). */
+  readonly index: number;
+  /** Size in bytes. */
+  readonly size: number;
+  /** Offset of the region in the device fd (vfio-cdx: index << 40). */
+  readonly offset: bigint;
+  /** Raw VFIO_REGION_INFO_FLAG_* bits. */
+  readonly flags: number;
+  readonly readable: boolean;
+  readonly writable: boolean;
+  /** False when the region's address or size is not page aligned: vfio-cdx then refuses mmap. */
+  readonly mappable: boolean;
+  readonly #device: Device;
+
+  /** @internal */
+  constructor(device: Device, info: NativeRegionInfo) {
+    const c = native().abi.constants;
+    this.#device = device;
+    this.index = info.index;
+    this.size = Number(info.size);
+    this.offset = info.offset;
+    this.flags = info.flags;
+    this.readable = (info.flags & c.VFIO_REGION_INFO_FLAG_READ) !== 0;
+    this.writable = (info.flags & c.VFIO_REGION_INFO_FLAG_WRITE) !== 0;
+    this.mappable = (info.flags & c.VFIO_REGION_INFO_FLAG_MMAP) !== 0;
+  }
+
+  /**
+   * Maps the region (or part of it) with the protection its flags allow
+   * (read-only regions are mapped PROT_READ).
+   * @throws RangeError for an offset/length outside the region or not page aligned;
+   *   VfioError (mmap) when the kernel refuses, e.g. EINVAL for a non-mappable region;
+   *   ERR_VFIO_CLOSED when the device is closed.
+   */
+  map(options: MapOptions = {}): Mapping {
+    return this.#device._map(this, options);
+  }
+}
+
+/** Bus-master control (VFIO_DEVICE_FEATURE_BUS_MASTER, Linux 6.7+). */
+export class BusMaster {
+  readonly #handle: NativeDeviceHandle;
+  /** @internal */
+  constructor(handle: NativeDeviceHandle) {
+    this.#handle = handle;
+  }
+  /**
+   * Whether the device lets userspace control bus mastering (PROBE succeeds).
+   * False when the kernel is older than 6.7 or the controller refused to clear
+   * bus mastering when the device was opened (the kernel answers ENOTTY).
+   * @throws ERR_VFIO_CLOSED; VfioError for any other failure.
+   */
+  get supported(): boolean {
+    return this.#handle.busMasterSupported();
+  }
+  /**
+   * Enables or disables bus mastering (DMA by the device).
+   * @throws VfioError: ENOTTY when unsupported, or the controller's errno.
+   */
+  set(enabled: boolean): void {
+    if (typeof enabled !== 'boolean') throw invalidArgType('enabled', 'of type boolean', enabled);
+    this.#handle.setBusMaster(enabled);
+  }
+}
+
+/** An open vfio-cdx device. Close it with {@link Device.close} or `using`. */
+export class Device implements Disposable, MappingParent {
+  /** The CDX device name, e.g. 'cdx-00:00'. */
+  readonly name: string;
+  /** How it was opened: the group/container path or the cdev/iommufd path. */
+  readonly path: 'group' | 'cdev';
+  /** IOMMU group number (group path), or null. */
+  readonly group: number | null;
+  /** True for a no-IOMMU group (/dev/vfio/noiommu-N): no DMA translation, CAP_SYS_RAWIO needed. */
+  readonly noiommu: boolean;
+  /** The node opened: /dev/vfio/N, /dev/vfio/noiommu-N or /dev/vfio/devices/vfioM. */
+  readonly node: string;
+  readonly info: DeviceInfo;
+  readonly regions: readonly Region[];
+  readonly busMaster: BusMaster;
+  readonly #handle: NativeDeviceHandle;
+  readonly #mappings = new Set<Mapping>();
+
+  /** @internal Made by {@link CdxBus.open}. */
+  constructor(handle: NativeDeviceHandle) {
+    this.#handle = handle;
+    const d = handle.describe();
+    this.name = d.name;
+    this.path = d.path;
+    this.group = d.group >= 0 ? d.group : null;
+    this.noiommu = d.noiommu;
+    this.node = d.node;
+    const i = handle.info();
+    this.info = Object.freeze({
+      flags: i.flags,
+      numRegions: i.numRegions,
+      numIrqs: i.numIrqs,
+      resettable: (i.flags & native().abi.constants.VFIO_DEVICE_FLAGS_RESET) !== 0,
+    });
+    this.regions = Object.freeze(handle.regions().map((r) => new Region(this, r)));
+    this.busMaster = new BusMaster(handle);
+    finalizer.register(this, { handle, name: this.name }, this);
+  }
+
+  /** True once closed. */
+  get closed(): boolean {
+    return this.#handle.closed();
+  }
+
+  /**
+   * The device fd, for raw ioctls (`vfio-cdx/raw`). Owned by this Device: never close it.
+   * @throws ERR_VFIO_CLOSED
+   */
+  get fd(): number {
+    return this.#handle.fd();
+  }
+
+  /**
+   * VFIO_DEVICE_RESET: the controller resets the device. Mappings stay valid,
+   * but the device's registers are back to their reset values.
+   * @throws VfioError with the controller's errno; ERR_VFIO_CLOSED
+   */
+  reset(): void {
+    this.#handle.reset();
+  }
+
+  /** Unmaps every mapping (detaching their buffers) and closes the device. Idempotent. */
+  close(): void {
+    if (!this.#handle.closed()) this.#handle.close();
+    for (const m of this.#mappings) m._invalidate();
+    this.#mappings.clear();
+    finalizer.unregister(this);
+  }
+
+  /** Same as {@link close}. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /** @internal */
+  _map(region: Region, options: MapOptions): Mapping {
+    if (this.#handle.closed()) throw closedError(`device ${this.name}`);
+    if (options === null || typeof options !== 'object') throw invalidArgType('options', 'of type object', options);
+    const offset = options.offset ?? 0;
+    if (typeof offset !== 'number') throw invalidArgType('options.offset', 'of type number', offset);
+    const pageSize = native().pageSize();
+    if (!Number.isSafeInteger(offset) || offset < 0 || offset >= region.size || offset % pageSize !== 0) {
+      throw outOfRange('options.offset', `a multiple of the page size (${pageSize}) below the region size ${region.size}`,
+        offset);
+    }
+    const length = options.length ?? region.size - offset;
+    if (typeof length !== 'number') throw invalidArgType('options.length', 'of type number', length);
+    if (!Number.isSafeInteger(length) || length <= 0 || length > region.size - offset) {
+      throw outOfRange('options.length', `an integer > 0 and <= ${region.size - offset}`, length);
+    }
+    const accessor = options.accessor;
+    if (accessor !== undefined && accessor !== 'js' && accessor !== 'native') {
+      throw invalidArgType('options.accessor', "'js' or 'native'", accessor);
+    }
+    const [handle, buffer] = this.#handle.map(region.index, offset, length);
+    const mapping = new Mapping(this, handle, buffer, region.index, offset, length, accessor);
+    this.#mappings.add(mapping);
+    return mapping;
+  }
+
+  /** @internal */
+  _forget(mapping: Mapping): void {
+    this.#mappings.delete(mapping);
+  }
+}

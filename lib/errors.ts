@@ -1,0 +1,125 @@
+/**
+ * Errors, shaped like Node's fs errors.
+ *
+ * A failed system call is a {@link VfioError}: `code` ('EINVAL'), negative
+ * `errno`, `syscall` ('ioctl'), the VFIO `request` name for ioctls, the `path`
+ * (file or device name) and, where one helps, a `hint`. Misuse is an `Error`
+ * with an `ERR_VFIO_*` code (`ERR_VFIO_CLOSED` after close); bad arguments are
+ * `TypeError` / `RangeError` with `ERR_INVALID_ARG_TYPE` / `ERR_OUT_OF_RANGE`.
+ */
+import { ERRNO_TABLE } from './errno-table';
+
+const byNumber = new Map<number, readonly [number, string, string]>();
+const byName = new Map<string, number>();
+for (const row of ERRNO_TABLE) {
+  byNumber.set(row[0], row);
+  byName.set(row[1], row[0]);
+}
+byName.set('ENOTSUP', 95);
+byName.set('EWOULDBLOCK', 11);
+
+/** The kernel's name of a (positive) errno: `errnoName(22) === 'EINVAL'`. */
+export function errnoName(errno: number): string {
+  return byNumber.get(Math.abs(errno))?.[1] ?? `E${Math.abs(errno)}`;
+}
+
+/** The positive errno of a name: `errnoNumber('EINVAL') === 22`. */
+export function errnoNumber(name: string): number {
+  const n = byName.get(name);
+  if (n === undefined) throw invalidArgValue('errno', name, 'must be a Linux errno name such as "EIO"');
+  return n;
+}
+
+function errnoMessage(errno: number): string {
+  return byNumber.get(Math.abs(errno))?.[2] ?? 'unknown error';
+}
+
+/** A system call failed. Shaped like Node's fs errors, plus the VFIO request name and a hint. */
+export class VfioError extends Error {
+  /** errno name, e.g. 'EINVAL'. */
+  readonly code: string;
+  /** Negative errno, as in Node (`-22`). */
+  readonly errno: number;
+  /** The system call: 'ioctl', 'open', 'mmap', 'write', ... */
+  readonly syscall: string;
+  /** The ioctl request name ('VFIO_DEVICE_RESET'); undefined for other calls. */
+  readonly request?: string;
+  /** The file the call was on, or the device name for device ioctls. */
+  readonly path?: string;
+  /** The CDX device concerned, when known. */
+  device?: string;
+  /** What to do about it, when the library knows. */
+  hint?: string;
+
+  constructor(errno: number, syscall: string, request?: string, path?: string, hint?: string) {
+    const code = errnoName(errno);
+    const target = request ? `'${request}'${path ? ` on '${path}'` : ''}` : path ? `'${path}'` : '';
+    super(`${code}: ${errnoMessage(errno)}, ${syscall}${target ? ' ' + target : ''}`);
+    this.name = 'VfioError';
+    this.code = code;
+    this.errno = -Math.abs(errno);
+    this.syscall = syscall;
+    if (request) this.request = request;
+    if (path) this.path = path;
+    if (hint) this.addHint(hint);
+  }
+
+  /** Appends a hint to the error and its message. */
+  addHint(hint: string): this {
+    this.hint = this.hint ? `${this.hint} ${hint}` : hint;
+    this.message += ` (${hint})`;
+    return this;
+  }
+}
+
+/** An error with an ERR_* code: misuse, or a state the library will not work in. */
+export interface CodedError extends Error {
+  code: string;
+}
+
+function coded<E extends Error>(error: E, code: string): E & CodedError {
+  return Object.assign(error, { code });
+}
+
+/** @internal Called by native code. */
+export function makeSysError(errno: number, syscall: string, request: string, path: string): VfioError {
+  return new VfioError(errno, syscall, request || undefined, path || undefined);
+}
+
+/** @internal Called by native code. */
+export function makeUsageError(code: string, message: string): CodedError {
+  return coded(new Error(message), code);
+}
+
+/** @internal */
+export function closedError(what: string): CodedError {
+  return coded(new Error(`${what} is closed`), 'ERR_VFIO_CLOSED');
+}
+
+/** @internal */
+export function invalidArgType(name: string, expected: string, actual: unknown): TypeError & CodedError {
+  return coded(new TypeError(`The "${name}" argument must be ${expected}. Received ${describe(actual)}`),
+    'ERR_INVALID_ARG_TYPE');
+}
+
+/** @internal */
+export function invalidArgValue(name: string, actual: unknown, reason: string): TypeError & CodedError {
+  return coded(new TypeError(`The argument '${name}' ${reason}. Received ${describe(actual)}`),
+    'ERR_INVALID_ARG_VALUE');
+}
+
+/** @internal */
+export function outOfRange(name: string, range: string, actual: unknown): RangeError & CodedError {
+  return coded(new RangeError(`The value of "${name}" is out of range. It must be ${range}. Received ${describe(actual)}`),
+    'ERR_OUT_OF_RANGE');
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (v === undefined) return 'undefined';
+  if (typeof v === 'bigint') return `${v}n`;
+  if (typeof v === 'string') return `'${v.length > 40 ? v.slice(0, 40) + '...' : v}'`;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  if (typeof v === 'function') return `function ${v.name || '(anonymous)'}`;
+  return `an instance of ${(v as object).constructor?.name ?? 'Object'}`;
+}

@@ -1,0 +1,137 @@
+/**
+ * The native addon, loaded on first use (not at import) and set up once per
+ * environment: the JS error constructors are handed to C++ so native errors are
+ * `instanceof VfioError`, and `NODE_DEBUG=vfio-cdx` turns on call tracing.
+ * @internal
+ */
+import * as path from 'node:path';
+import { debuglog } from 'node:util';
+import { errnoName, makeSysError, makeUsageError } from './errors';
+
+/** Field layout of one ABI struct: name → [offset, size in bytes] (size 0: flexible array). */
+export interface StructLayout {
+  size: number;
+  fields: Record<string, readonly [number, number]>;
+}
+
+export interface AbiTable {
+  constants: Record<string, number>;
+  structs: Record<string, StructLayout>;
+  minsz: Record<string, number>;
+  sys: Record<string, number>;
+}
+
+export interface NativeMappingHandle {
+  mapped(): boolean;
+  unmap(): void;
+  read8(offset: number): number;
+  read16(offset: number): number;
+  read32(offset: number): number;
+  read64(offset: number): bigint;
+  write8(offset: number, value: number): void;
+  write16(offset: number, value: number): void;
+  write32(offset: number, value: number): void;
+  write64(offset: number, value: bigint | number): void;
+}
+
+export interface NativeRegionInfo {
+  index: number;
+  flags: number;
+  size: bigint;
+  offset: bigint;
+}
+
+export interface NativeDeviceHandle {
+  describe(): { name: string; path: 'group' | 'cdev'; group: number; noiommu: boolean; node: string };
+  info(): { flags: number; numRegions: number; numIrqs: number };
+  regions(): NativeRegionInfo[];
+  fd(): number;
+  closed(): boolean;
+  reset(): void;
+  busMasterSupported(): boolean;
+  setBusMaster(enable: boolean): void;
+  map(index: number, offset: number | bigint, length: number | bigint): [NativeMappingHandle, ArrayBuffer | null];
+  close(): void;
+}
+
+export interface NativeStat {
+  mode: number;
+  uid: number;
+  gid: number;
+  rdev: number;
+  size: number;
+}
+
+export interface NativeKernelHandle {
+  name(): 'linux' | 'mock';
+  open(path: string, flags: number): number;
+  close(fd: number): number;
+  ioctl(fd: number, request: number, arg?: ArrayBufferView | ArrayBuffer | bigint | number | null): number;
+  mmap(fd: number, offset: number | bigint, length: number | bigint, prot: number, flags: number): {
+    result: number;
+    address: bigint;
+  };
+  munmap(address: bigint, length: number | bigint): number;
+  read(fd: number, buffer: ArrayBufferView): number;
+  write(fd: number, buffer: ArrayBufferView): number;
+  eventfd(initval: number, flags: number): number;
+  readDir(path: string): string[] | number;
+  readLink(path: string): string | number;
+  readFile(path: string): string | number;
+  writeFile(path: string, data: string): number;
+  stat(path: string): NativeStat | number;
+  openDevice(name: string, path: string): NativeDeviceHandle;
+  // mock control
+  mockToken(): string;
+  mockAddDevice(spec: object): void;
+  mockRegion(device: string, index: number): ArrayBuffer;
+  mockStatus(device: string): {
+    exists: boolean;
+    busMaster: boolean;
+    resets: number;
+    driver: string;
+    openCount: number;
+    msiEnabled: boolean;
+    numRegions: number;
+  };
+  mockDeviceNames(): string[];
+  mockInjectFault(fault: object): void;
+  mockClearFaults(): void;
+  mockSetCapSysRawio(on: boolean): void;
+  mockSetTracing(on: boolean): void;
+  mockTakeTrace(): Array<{ op: string; name: string; fd: number; result: number }>;
+  mockOpenObjects(): number;
+  mockConfig(): Record<string, unknown>;
+}
+
+export interface NativeAddon {
+  setup(errors: { sysError: Function; usageError: Function }): void;
+  setTrace(fn: ((syscall: string, request: string, path: string, fd: number, result: number) => void) | null): void;
+  pageSize(): number;
+  systemKernel(): NativeKernelHandle;
+  createMockKernel(config: object, devices: object[]): NativeKernelHandle;
+  attachMockKernel(token: string): NativeKernelHandle;
+  abi: AbiTable;
+}
+
+let addon: NativeAddon | undefined;
+
+/** The addon of this environment (each worker loads its own instance). */
+export function native(): NativeAddon {
+  if (addon === undefined) {
+    // node-gyp-build finds prebuilds/<platform>-<arch>/*.node or build/Release.
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const load = require('node-gyp-build') as (dir: string) => NativeAddon;
+    const loaded = load(path.join(__dirname, '..', '..'));
+    loaded.setup({ sysError: makeSysError, usageError: makeUsageError });
+    const trace = debuglog('vfio-cdx');
+    if (trace.enabled) {
+      loaded.setTrace((syscall, request, target, fd, result) => {
+        const what = request ? `${request} ` : '';
+        trace('%s %s%s fd=%d -> %s', syscall, what, target, fd, result < 0 ? `-${errnoName(-result)}` : result);
+      });
+    }
+    addon = loaded;
+  }
+  return addon;
+}

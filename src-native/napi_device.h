@@ -1,0 +1,52 @@
+// napi_device.h — the JS face of an open vfio-cdx Device.
+//
+// Owns: the Device (and through it the device fd, its mappings and its group /
+// container / iommufd shares). close() and the environment's teardown both go
+// through CloseHandles(); a device only reclaimed by GC is closed by the
+// TypeScript layer's FinalizationRegistry (with a warning) or, last, here in
+// the destructor. Thread: the JS thread of its environment.
+#pragma once
+
+#include <napi.h>
+
+#include <memory>
+
+#include "mapping.h"
+#include "vfio_device.h"
+
+namespace vfiocdx {
+
+struct AddonData;
+
+class NativeDevice : public Napi::ObjectWrap<NativeDevice> {
+ public:
+  static constexpr const char* kClassName = "NativeDevice";
+  static const napi_type_tag kTypeTag;
+  static Napi::Function Define(Napi::Env env);
+  static Napi::Object Create(Napi::Env env, std::unique_ptr<Device> device);
+
+  explicit NativeDevice(const Napi::CallbackInfo& info);
+  ~NativeDevice() override;
+
+  Napi::Value Describe(const Napi::CallbackInfo& info);
+  Napi::Value Info(const Napi::CallbackInfo& info);
+  Napi::Value Regions(const Napi::CallbackInfo& info);
+  Napi::Value Fd(const Napi::CallbackInfo& info);
+  Napi::Value Closed(const Napi::CallbackInfo& info);
+  Napi::Value Reset(const Napi::CallbackInfo& info);
+  Napi::Value BusMasterSupported(const Napi::CallbackInfo& info);
+  Napi::Value SetBusMaster(const Napi::CallbackInfo& info);
+  Napi::Value Map(const Napi::CallbackInfo& info);
+  Napi::Value Close(const Napi::CallbackInfo& info);
+
+  void UnmapChild(const std::shared_ptr<MappingCore>& core) { device_->Unmap(core, true); }
+  // Closes everything; `notify` detaches JS buffers (JS thread only, never at teardown).
+  void CloseHandles(bool notify);
+
+ private:
+  Device& device(const char* what);
+  std::unique_ptr<Device> device_;
+  AddonData* data_ = nullptr;  // null once unregistered (closed or environment torn down)
+};
+
+}  // namespace vfiocdx

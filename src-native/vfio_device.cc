@@ -1,0 +1,232 @@
+// vfio_device.cc — see vfio_device.h.
+#include "vfio_device.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+namespace vfiocdx {
+
+namespace {
+
+const char kBusDevices[] = "/sys/bus/cdx/devices/";
+const char kDriverName[] = "vfio-cdx";
+
+bool IsLowerHex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
+
+std::string Basename(const std::string& path) {
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+size_t PageSize() { return static_cast<size_t>(::sysconf(_SC_PAGESIZE)); }
+
+// The one vfio-dev/vfioM entry of a bound device, or "" when there is none.
+std::string VfioDevEntry(const Sys& sys, const std::string& base) {
+  std::vector<std::string> names;
+  if (sys.kernel().ReadDir(base + "/vfio-dev", &names) < 0) return "";
+  for (const auto& n : names) {
+    if (n.compare(0, 4, "vfio") == 0) return n;
+  }
+  return "";
+}
+
+}  // namespace
+
+bool IsValidDeviceName(const std::string& n) {
+  return n.size() == 9 && n.compare(0, 4, "cdx-") == 0 && IsLowerHex(n[4]) && IsLowerHex(n[5]) && n[6] == ':' &&
+         IsLowerHex(n[7]) && IsLowerHex(n[8]);
+}
+
+std::unique_ptr<Device> Device::Open(std::shared_ptr<VfioContext> ctx, const std::string& name, OpenPath path) {
+  if (!IsValidDeviceName(name)) {
+    throw UsageError("ERR_INVALID_ARG_VALUE", "not a CDX device name (cdx-XX:YY): '" + name + "'");
+  }
+  std::unique_ptr<Device> dev(new Device(std::move(ctx), name));
+  const Sys& sys = dev->sys();
+  const std::string base = kBusDevices + name;
+
+  std::string driver;
+  int rc = sys.TryReadLink(base + "/driver", &driver);
+  if (rc == -ENOENT) {
+    if (sys.TryStat(base) == -ENOENT) throw SysError(ENOENT, "stat", "", base);
+    throw UsageError("ERR_VFIO_NOT_BOUND", name + " is not bound to any driver: bind it to vfio-cdx first");
+  }
+  if (rc < 0) throw SysError(-rc, "readlink", "", base + "/driver");
+  if (Basename(driver) != kDriverName) {
+    throw UsageError("ERR_VFIO_NOT_BOUND",
+                     name + " is bound to " + Basename(driver) + ", not vfio-cdx: unbind it and bind it to vfio-cdx");
+  }
+
+  std::string vfio_dev = VfioDevEntry(sys, base);
+  bool cdev_ready = !vfio_dev.empty() && sys.TryStat("/dev/vfio/devices/" + vfio_dev) == 0 &&
+                    sys.TryStat("/dev/iommu") == 0;
+  if (path == OpenPath::kCdev && !cdev_ready) {
+    throw UsageError("ERR_VFIO_NO_CDEV",
+                     name + " has no VFIO cdev (/dev/vfio/devices/" + (vfio_dev.empty() ? "vfioN" : vfio_dev) +
+                         " or /dev/iommu missing: the kernel needs CONFIG_VFIO_DEVICE_CDEV and CONFIG_IOMMUFD, and "
+                         "no-IOMMU devices never get one)");
+  }
+  if (path == OpenPath::kCdev || (path == OpenPath::kAuto && cdev_ready)) {
+    dev->OpenCdevPath(vfio_dev);
+  } else {
+    dev->OpenGroupPath(base);
+  }
+  dev->ReadInfo();
+  return dev;
+}
+
+void Device::OpenGroupPath(const std::string& base) {
+  path_ = OpenPath::kGroup;
+  std::string link = sys().ReadLink(base + "/iommu_group");
+  std::string number_text = Basename(link);
+  char* end = nullptr;
+  long number = std::strtol(number_text.c_str(), &end, 10);
+  if (number_text.empty() || *end != '\0' || number < 0) {
+    throw UsageError("ERR_VFIO_BAD_GROUP", "unexpected iommu_group link of " + name_ + ": " + link);
+  }
+  // A real IOMMU group has the node /dev/vfio/N; a no-IOMMU group made by VFIO
+  // for a device without an IOMMU has /dev/vfio/noiommu-N (group.c).
+  std::string node = "/dev/vfio/" + number_text;
+  bool noiommu = false;
+  if (sys().TryStat(node) == -ENOENT) {
+    std::string alt = "/dev/vfio/noiommu-" + number_text;
+    if (sys().TryStat(alt) == 0) {
+      node = alt;
+      noiommu = true;
+    }
+  }
+  group_ = ctx_->GroupFor(node, static_cast<int>(number), noiommu);
+  fd_ = group_->OpenDevice(name_);
+  node_ = node;
+}
+
+void Device::OpenCdevPath(const std::string& vfio_dev) {
+  path_ = OpenPath::kCdev;
+  node_ = "/dev/vfio/devices/" + vfio_dev;
+  UniqueFd fd(ctx_->sys(), sys().Open(node_, O_RDWR | O_CLOEXEC), name_);
+  iommufd_ = ctx_->Iommufd();
+  abi::vfio_device_bind_iommufd bind{};
+  bind.argsz = sizeof bind;
+  bind.iommufd = iommufd_->fd();
+  sys().Ioctl(fd.get(), abi::VFIO_DEVICE_BIND_IOMMUFD, reinterpret_cast<uintptr_t>(&bind),
+              "VFIO_DEVICE_BIND_IOMMUFD", name_);
+  abi::vfio_device_attach_iommufd_pt attach{};
+  attach.argsz = sizeof attach;
+  attach.pt_id = iommufd_->ioas_id();
+  sys().Ioctl(fd.get(), abi::VFIO_DEVICE_ATTACH_IOMMUFD_PT, reinterpret_cast<uintptr_t>(&attach),
+              "VFIO_DEVICE_ATTACH_IOMMUFD_PT", name_);
+  fd_ = std::move(fd);
+}
+
+void Device::ReadInfo() {
+  info_ = abi::vfio_device_info{};
+  info_.argsz = sizeof info_;
+  sys().Ioctl(fd_.get(), abi::VFIO_DEVICE_GET_INFO, reinterpret_cast<uintptr_t>(&info_), "VFIO_DEVICE_GET_INFO",
+              name_);
+  if (!(info_.flags & abi::VFIO_DEVICE_FLAGS_CDX)) {
+    throw UsageError("ERR_VFIO_NOT_CDX", name_ + " is not a vfio-cdx device (flags 0x" +
+                                             std::to_string(info_.flags) + ")");
+  }
+  regions_.clear();
+  for (uint32_t i = 0; i < info_.num_regions; i++) regions_.push_back(ReadRegionInfo(i));
+}
+
+// VFIO_DEVICE_GET_REGION_INFO, growing the buffer when the kernel asks for more
+// (argsz larger than what we passed means "capabilities follow"; vfio-cdx in
+// 6.12 never asks, other kernels may).
+RegionInfo Device::ReadRegionInfo(uint32_t index) {
+  std::vector<uint64_t> buf(sizeof(abi::vfio_region_info) / sizeof(uint64_t));
+  for (int attempt = 0;; attempt++) {
+    auto* info = reinterpret_cast<abi::vfio_region_info*>(buf.data());
+    uint32_t argsz = static_cast<uint32_t>(buf.size() * sizeof(uint64_t));
+    info->argsz = argsz;
+    info->index = index;
+    sys().Ioctl(fd_.get(), abi::VFIO_DEVICE_GET_REGION_INFO, reinterpret_cast<uintptr_t>(info),
+                "VFIO_DEVICE_GET_REGION_INFO", name_);
+    if (info->argsz <= argsz || attempt == 3) return RegionInfo{index, info->flags, info->size, info->offset};
+    buf.resize((info->argsz + sizeof(uint64_t) - 1) / sizeof(uint64_t));
+  }
+}
+
+int Device::fd() const {
+  CheckOpen("fd");
+  return fd_.get();
+}
+
+void Device::CheckOpen(const char* what) const {
+  if (closed()) throw UsageError("ERR_VFIO_CLOSED", std::string("device ") + name_ + " is closed (" + what + ")");
+}
+
+void Device::Reset() {
+  CheckOpen("reset");
+  sys().Ioctl(fd_.get(), abi::VFIO_DEVICE_RESET, 0, "VFIO_DEVICE_RESET", name_);
+}
+
+// PROBE|SET: 0 when the device supports bus-master control; ENOTTY when the
+// kernel has no BUS_MASTER feature (< 6.7) or vfio-cdx found the controller
+// unable to clear bus mastering at open (BME_SUPPORT unset).
+bool Device::BusMasterSupported() {
+  CheckOpen("busMaster.supported");
+  abi::vfio_device_feature_bus_master_arg f{};
+  f.argsz = abi::VFIO_DEVICE_FEATURE_MINSZ;
+  f.flags = abi::VFIO_DEVICE_FEATURE_PROBE | abi::VFIO_DEVICE_FEATURE_SET | abi::VFIO_DEVICE_FEATURE_BUS_MASTER;
+  long rc = sys().TryIoctl(fd_.get(), abi::VFIO_DEVICE_FEATURE, reinterpret_cast<uintptr_t>(&f),
+                           "VFIO_DEVICE_FEATURE", name_);
+  if (rc == 0) return true;
+  if (rc == -ENOTTY) return false;
+  throw SysError(static_cast<int>(-rc), "ioctl", "VFIO_DEVICE_FEATURE", name_);
+}
+
+void Device::SetBusMaster(bool enable) {
+  CheckOpen("busMaster.set");
+  abi::vfio_device_feature_bus_master_arg f{};
+  f.argsz = sizeof f;
+  f.flags = abi::VFIO_DEVICE_FEATURE_SET | abi::VFIO_DEVICE_FEATURE_BUS_MASTER;
+  f.data.op = enable ? abi::VFIO_DEVICE_FEATURE_SET_MASTER : abi::VFIO_DEVICE_FEATURE_CLEAR_MASTER;
+  sys().Ioctl(fd_.get(), abi::VFIO_DEVICE_FEATURE, reinterpret_cast<uintptr_t>(&f), "VFIO_DEVICE_FEATURE", name_);
+}
+
+std::shared_ptr<MappingCore> Device::Map(uint32_t index, uint64_t offset, uint64_t length) {
+  CheckOpen("map");
+  if (index >= regions_.size()) throw UsageError("ERR_OUT_OF_RANGE", "no region " + std::to_string(index));
+  const RegionInfo& r = regions_[index];
+  const uint64_t page = PageSize();
+  if (offset % page != 0 || length == 0 || offset > r.size || length > r.size - offset) {
+    throw UsageError("ERR_OUT_OF_RANGE", "mapping [" + std::to_string(offset) + ", +" + std::to_string(length) +
+                                             ") does not fit region " + std::to_string(index) + " page-aligned");
+  }
+  int prot = PROT_READ | ((r.flags & abi::VFIO_REGION_INFO_FLAG_WRITE) ? PROT_WRITE : 0);
+  size_t map_length = static_cast<size_t>((length + page - 1) / page * page);
+  std::string what = name_ + " region " + std::to_string(index);
+  void* addr = sys().Mmap(map_length, prot, MAP_SHARED, fd_.get(), static_cast<int64_t>(r.offset + offset), what);
+  auto mapping = std::make_shared<MappingCore>(ctx_->sys(), addr, static_cast<size_t>(length), map_length, index,
+                                               offset, what);
+  mappings_.push_back(mapping);
+  return mapping;
+}
+
+void Device::Unmap(const std::shared_ptr<MappingCore>& mapping, bool notify) {
+  for (auto it = mappings_.begin(); it != mappings_.end(); ++it) {
+    if (*it == mapping) {
+      mappings_.erase(it);
+      break;
+    }
+  }
+  mapping->Unmap(notify);
+}
+
+void Device::Close(bool notify) {
+  for (auto& m : mappings_) m->Unmap(notify);
+  mappings_.clear();
+  fd_.Reset();
+  group_.reset();
+  iommufd_.reset();
+}
+
+}  // namespace vfiocdx

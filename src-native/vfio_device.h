@@ -1,0 +1,85 @@
+// vfio_device.h — an open vfio-cdx device.
+//
+// Owns: the device fd, every MappingCore made from it, and a share of what the
+// open path needed (the Group and its Container, or the iommufd session).
+// Close() unmaps every mapping (detaching JS buffers first when `notify`),
+// closes the device fd — the kernel resets the device on its last close — and
+// then drops the shares, so the group/container/iommufd close after the device.
+// Thread: the JS thread of the environment that opened it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "abi.h"
+#include "iommufd_session.h"
+#include "mapping.h"
+#include "sys.h"
+#include "vfio_context.h"
+#include "vfio_group.h"
+
+namespace vfiocdx {
+
+enum class OpenPath { kAuto, kGroup, kCdev };
+
+struct RegionInfo {
+  uint32_t index;
+  uint32_t flags;
+  uint64_t size;
+  uint64_t offset;
+};
+
+// True for "cdx-XX:YY" with lower-case hex digits, the only names the CDX bus
+// creates (drivers/cdx/cdx.c: "cdx-%02x:%02x"). Nothing else reaches a path.
+bool IsValidDeviceName(const std::string& name);
+
+class Device {
+ public:
+  static std::unique_ptr<Device> Open(std::shared_ptr<VfioContext> ctx, const std::string& name, OpenPath path);
+  ~Device() { Close(false); }
+  Device(const Device&) = delete;
+  Device& operator=(const Device&) = delete;
+
+  const std::string& name() const { return name_; }
+  bool closed() const { return !fd_.valid(); }
+  OpenPath path() const { return path_; }
+  int group_number() const { return group_ ? group_->number() : -1; }
+  bool noiommu() const { return group_ && group_->noiommu(); }
+  const std::string& node() const { return node_; }
+  int fd() const;
+  const abi::vfio_device_info& info() const { return info_; }
+  const std::vector<RegionInfo>& regions() const { return regions_; }
+
+  void Reset();
+  bool BusMasterSupported();
+  void SetBusMaster(bool enable);
+  std::shared_ptr<MappingCore> Map(uint32_t index, uint64_t offset, uint64_t length);
+  void Unmap(const std::shared_ptr<MappingCore>& mapping, bool notify);
+  void Close(bool notify);
+
+ private:
+  Device(std::shared_ptr<VfioContext> ctx, std::string name) : ctx_(std::move(ctx)), name_(std::move(name)) {}
+  void OpenGroupPath(const std::string& base);
+  void OpenCdevPath(const std::string& vfio_dev);
+  void ReadInfo();
+  RegionInfo ReadRegionInfo(uint32_t index);
+  void CheckOpen(const char* what) const;
+  const Sys& sys() const { return *ctx_->sys(); }
+
+  std::shared_ptr<VfioContext> ctx_;
+  std::string name_;
+  OpenPath path_ = OpenPath::kGroup;
+  std::string node_;
+  // Destruction order is the reverse of declaration: mappings, then the device
+  // fd, then the group / iommufd shares.
+  std::shared_ptr<Group> group_;
+  std::shared_ptr<IommufdSession> iommufd_;
+  UniqueFd fd_;
+  std::vector<std::shared_ptr<MappingCore>> mappings_;
+  abi::vfio_device_info info_{};
+  std::vector<RegionInfo> regions_;
+};
+
+}  // namespace vfiocdx
