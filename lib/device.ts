@@ -201,7 +201,7 @@ export class Device implements Disposable, MappingParent {
       throw invalidArgType('options.accessor', "'js' or 'native'", accessor);
     }
     const [handle, buffer] = this.#handle.map(region.index, offset, length);
-    const mapping = new Mapping(this, handle, buffer, region.index, offset, length, accessor);
+    const mapping = new Mapping(this, handle, buffer, region.index, offset, length, region.writable, accessor);
     this.#mappings.add(mapping);
     return mapping;
   }

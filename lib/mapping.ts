@@ -45,6 +45,8 @@ export class Mapping implements Disposable {
   readonly length: number;
   /** Which accessor implementation this mapping uses. */
   readonly accessor: AccessorMode;
+  /** False for a read-only region (mapped PROT_READ): writes throw ERR_VFIO_READ_ONLY. */
+  readonly writable: boolean;
 
   readonly #parent: MappingParent;
   readonly #native: NativeMappingHandle;
@@ -58,16 +60,22 @@ export class Mapping implements Disposable {
   #max16: number;
   #max32: number;
   #max64: number;
+  // The same for writes: -1 as well when the mapping is read-only.
+  #wmax8: number;
+  #wmax16: number;
+  #wmax32: number;
+  #wmax64: number;
 
   /** @internal Made by {@link Region.map}. */
   constructor(parent: MappingParent, handle: NativeMappingHandle, buffer: ArrayBuffer | null, region: number,
-    offset: number, length: number, accessor: AccessorMode | undefined) {
+    offset: number, length: number, writable: boolean, accessor: AccessorMode | undefined) {
     this.#parent = parent;
     this.#native = handle;
     this.#buffer = buffer;
     this.region = region;
     this.offset = offset;
     this.length = length;
+    this.writable = writable;
     this.accessor = buffer === null ? 'native' : accessor ?? 'js';
     const b = buffer ?? new ArrayBuffer(0);
     this.#u8 = new Uint8Array(b, 0, b.byteLength);
@@ -79,6 +87,10 @@ export class Mapping implements Disposable {
     this.#max16 = fast ? length - 2 : -1;
     this.#max32 = fast ? length - 4 : -1;
     this.#max64 = fast ? length - 8 : -1;
+    this.#wmax8 = writable ? this.#max8 : -1;
+    this.#wmax16 = writable ? this.#max16 : -1;
+    this.#wmax32 = writable ? this.#max32 : -1;
+    this.#wmax64 = writable ? this.#max64 : -1;
     if (buffer !== null) {
       // Holding the buffer (or any view of it) keeps this mapping, and so its
       // device, alive: memory someone can still see is never unmapped by GC.
@@ -139,7 +151,7 @@ export class Mapping implements Disposable {
 
   /** Writes the byte `value` (0..255) at `offset`. */
   write8(offset: number, value: number): void {
-    if ((offset >>> 0) === offset && offset <= this.#max8 && (value & 0xff) === value) {
+    if ((offset >>> 0) === offset && offset <= this.#wmax8 && (value & 0xff) === value) {
       Atomics.store(this.#u8, offset, value);
       return;
     }
@@ -149,7 +161,7 @@ export class Mapping implements Disposable {
 
   /** Writes the 16-bit `value` at `offset` (a multiple of 2). */
   write16(offset: number, value: number): void {
-    if ((offset >>> 0) === offset && (offset & 1) === 0 && offset <= this.#max16 && (value & 0xffff) === value) {
+    if ((offset >>> 0) === offset && (offset & 1) === 0 && offset <= this.#wmax16 && (value & 0xffff) === value) {
       Atomics.store(this.#u16, offset >>> 1, value);
       return;
     }
@@ -159,7 +171,7 @@ export class Mapping implements Disposable {
 
   /** Writes the 32-bit `value` (0..2^32-1) at `offset` (a multiple of 4). */
   write32(offset: number, value: number): void {
-    if ((offset >>> 0) === offset && (offset & 3) === 0 && offset <= this.#max32 && (value >>> 0) === value) {
+    if ((offset >>> 0) === offset && (offset & 3) === 0 && offset <= this.#wmax32 && (value >>> 0) === value) {
       Atomics.store(this.#u32, offset >>> 2, value);
       return;
     }
@@ -172,7 +184,7 @@ export class Mapping implements Disposable {
    * integer) at `offset` (a multiple of 8) with one 64-bit store.
    */
   write64(offset: number, value: bigint | number): void {
-    if ((offset >>> 0) === offset && (offset & 7) === 0 && offset <= this.#max64 && typeof value === 'bigint' &&
+    if ((offset >>> 0) === offset && (offset & 7) === 0 && offset <= this.#wmax64 && typeof value === 'bigint' &&
       BigInt.asUintN(64, value) === value) {
       Atomics.store(this.#u64, offset >>> 3, value);
       return;
@@ -200,6 +212,7 @@ export class Mapping implements Disposable {
 
   #invalidate(): void {
     this.#max8 = this.#max16 = this.#max32 = this.#max64 = -1;
+    this.#wmax8 = this.#wmax16 = this.#wmax32 = this.#wmax64 = -1;
     this.#buffer = null;
   }
 
@@ -227,6 +240,10 @@ export class Mapping implements Disposable {
         offset);
     }
     if (!write) return;
+    if (!this.writable) {
+      throw Object.assign(new Error(`region ${this.region} of ${this.#parent.name} is read-only (mapped without PROT_WRITE)`),
+        { code: 'ERR_VFIO_READ_ONLY' });
+    }
     if (width === 8) {
       if (typeof value === 'bigint') {
         if (BigInt.asUintN(64, value) !== value) throw outOfRange('value', '>= 0n and < 2n ** 64n', value);

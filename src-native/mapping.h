@@ -24,9 +24,9 @@ namespace vfiocdx {
 class MappingCore {
  public:
   MappingCore(std::shared_ptr<const Sys> sys, void* addr, size_t length, size_t map_length, uint32_t region,
-              uint64_t offset, std::string what)
+              uint64_t offset, bool writable, std::string what)
       : sys_(std::move(sys)), addr_(static_cast<uint8_t*>(addr)), length_(length), map_length_(map_length),
-        region_(region), offset_(offset), what_(std::move(what)) {}
+        region_(region), offset_(offset), writable_(writable), what_(std::move(what)) {}
   ~MappingCore() { Unmap(false); }
   MappingCore(const MappingCore&) = delete;
   MappingCore& operator=(const MappingCore&) = delete;
@@ -36,6 +36,8 @@ class MappingCore {
   size_t length() const { return length_; }
   uint32_t region() const { return region_; }
   uint64_t offset() const { return offset_; }
+  // False for a read-only region, mapped PROT_READ: a store would be SIGSEGV.
+  bool writable() const { return writable_; }
 
   // Runs before_unmap (when `notify`: only on the JS thread, never during
   // environment teardown), then munmaps. Idempotent.
@@ -55,6 +57,7 @@ class MappingCore {
   size_t map_length_;
   uint32_t region_;
   uint64_t offset_;
+  bool writable_;
   std::string what_;
 };
 

@@ -9,7 +9,7 @@ namespace vfiocdx {
 const napi_type_tag NativeDevice::kTypeTag = {0x5d0a93e17c4b28f6ULL, 0x3e7f1b9c20d46a85ULL};
 
 Napi::Function NativeDevice::Define(Napi::Env env) {
-  return DefineClass(env, kClassName,
+  return DefineWithMethods<NativeDevice>(env,
                      {
                          Method<NativeDevice, &NativeDevice::Describe>(env, "describe"),
                          Method<NativeDevice, &NativeDevice::Info>(env, "info"),

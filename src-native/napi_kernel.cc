@@ -165,7 +165,7 @@ mock::Fault ParseFault(Napi::Env env, Napi::Object o) {
 
 Napi::Function NativeKernel::Define(Napi::Env env) {
   using K = NativeKernel;
-  return DefineClass(env, kClassName,
+  return DefineWithMethods<NativeKernel>(env,
                      {
                          Method<K, &K::Open>(env, "open"),
                          Method<K, &K::Close>(env, "close"),

@@ -19,7 +19,7 @@ struct MappingInit {
 }  // namespace
 
 Napi::Function NativeMapping::Define(Napi::Env env) {
-  return DefineClass(env, kClassName,
+  return DefineWithMethods<NativeMapping>(env,
                      {
                          Method<NativeMapping, &NativeMapping::Mapped>(env, "mapped"),
                          Method<NativeMapping, &NativeMapping::Unmap>(env, "unmap"),
@@ -128,6 +128,10 @@ Napi::Value NativeMapping::Read(const Napi::CallbackInfo& info) {
 template <typename T>
 Napi::Value NativeMapping::Write(const Napi::CallbackInfo& info) {
   size_t off = CheckAccess(info, sizeof(T));
+  if (!core_->writable()) {
+    throw UsageError("ERR_VFIO_READ_ONLY", "region " + std::to_string(core_->region()) +
+                                               " is read-only (mapped without PROT_WRITE)");
+  }
   T value;
   if constexpr (sizeof(T) == 8) {
     value = ArgU64(info, 1, "value");

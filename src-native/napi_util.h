@@ -76,10 +76,20 @@ Napi::Value Checked(const Napi::CallbackInfo& info) {
   return Guard(env, [&] { return (obj->*M)(info); });
 }
 
+// A prototype method that checks its receiver (V8 class templates cannot hold
+// function values, so these are set on the prototype after DefineClass).
 template <typename T, Napi::Value (T::*M)(const Napi::CallbackInfo&)>
-Napi::ClassPropertyDescriptor<T> Method(Napi::Env env, const char* name) {
-  return T::InstanceValue(name, Napi::Function::New(env, Checked<T, M>, name),
-                          static_cast<napi_property_attributes>(napi_writable | napi_configurable));
+Napi::PropertyDescriptor Method(Napi::Env env, const char* name) {
+  return Napi::PropertyDescriptor::Value(name, Napi::Function::New(env, Checked<T, M>, name),
+                                         static_cast<napi_property_attributes>(napi_writable | napi_configurable));
+}
+
+// DefineClass with no instance properties, then the checked methods on its prototype.
+template <typename T>
+Napi::Function DefineWithMethods(Napi::Env env, const std::initializer_list<Napi::PropertyDescriptor>& methods) {
+  Napi::Function ctor = T::DefineClass(env, T::kClassName, {});
+  ctor.Get("prototype").template As<Napi::Object>().DefineProperties(methods);
+  return ctor;
 }
 
 // Constructors of wrapped classes are not for users: native code passes an

@@ -206,7 +206,7 @@ std::shared_ptr<MappingCore> Device::Map(uint32_t index, uint64_t offset, uint64
   std::string what = name_ + " region " + std::to_string(index);
   void* addr = sys().Mmap(map_length, prot, MAP_SHARED, fd_.get(), static_cast<int64_t>(r.offset + offset), what);
   auto mapping = std::make_shared<MappingCore>(ctx_->sys(), addr, static_cast<size_t>(length), map_length, index,
-                                               offset, what);
+                                               offset, (prot & PROT_WRITE) != 0, what);
   mappings_.push_back(mapping);
   return mapping;
 }

@@ -1,0 +1,466 @@
+// mock_kernel.cc — the seam: fd table, dispatch, fault injection, tracing, profiles, the mutex.
+//
+// Every Kernel method takes Impl::mu, checks injected faults, dispatches to the emulated object
+// (or to the real system call for descriptors the mock did not create) and records a CallRecord.
+// The handlers themselves live in the files named after the kernel files they mirror.
+#include "mock_kernel.h"
+
+#include <fcntl.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "mock_internal.h"
+
+namespace vfiocdx {
+namespace mock {
+
+// ---- profiles
+
+bool ProfileConfig(const std::string& name, KernelConfig* out) {
+  KernelConfig c;
+  c.profile = name;
+  if (name == "linux-6.12") {
+    // defaults: IOMMU present, IOMMUFD=n
+  } else if (name == "linux-6.12-iommufd") {
+    c.iommufd = true;
+  } else if (name == "cdev") {
+    c.iommufd = true;
+    c.vfio_cdx_detach_ioas = true;
+  } else if (name == "noiommu") {
+    c.iommu = false;
+    c.iommufd = true;
+    c.vfio_cdx_detach_ioas = true;
+    c.noiommu_config = true;
+    c.noiommu_enabled = true;
+  } else {
+    return false;
+  }
+  *out = c;
+  return true;
+}
+
+// ---- Impl lifetime
+
+MockKernel::Impl::Impl(const KernelConfig& c) : config(c) {
+  host_page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  page_size = config.page_size ? config.page_size : host_page;
+  noiommu_param = config.noiommu_config && config.noiommu_enabled;
+}
+
+// Tears the kernel down the way process exit would: vmas and fds go first (running every
+// release handler), then the devices are unregistered (nothing can block any more), then the
+// region memory is freed.
+MockKernel::Impl::~Impl() {
+  Lock lk(mu);
+  while (!vmas.empty()) {
+    OpenFile* f = vmas.begin()->second.file;
+    vmas.erase(vmas.begin());
+    FilePut(f);
+  }
+  while (!fds.empty()) CloseFd(fds.begin()->first);
+  while (!devices.empty()) {
+    CdxDevice* dev = devices.begin()->second.get();
+    if (dev->dead) break;  // a remover is still waiting: cannot happen once all files are gone
+    CdxUnregisterDevice(dev, lk);
+  }
+  for (auto& r : regions) {
+    if (r->view) munmap(r->view, r->mapped);
+    if (r->memfd >= 0) close(r->memfd);
+  }
+}
+
+// ---- files
+
+// Creates the memfd that stands for a new file: the kernel's get_unused_fd_flags().
+int MockKernel::Impl::ReserveFd(const std::string& name, int o_flags) {
+  std::string full = "vfio-mock:" + name;
+  if (full.size() > 240) full.resize(240);
+  int fd = memfd_create(full.c_str(), (o_flags & O_CLOEXEC) ? MFD_CLOEXEC : 0);
+  return fd < 0 ? -errno : fd;
+}
+
+int MockKernel::Impl::InstallFile(std::unique_ptr<OpenFile> file, const std::string& name, int o_flags) {
+  int fd = ReserveFd(name, o_flags);
+  if (fd < 0) return fd;
+  return AttachFile(std::move(file), fd, o_flags);
+}
+
+// fd_install(): the reserved descriptor now stands for `file`.
+int MockKernel::Impl::AttachFile(std::unique_ptr<OpenFile> file, int fd, int o_flags) {
+  file->fd = fd;
+  file->f_flags = o_flags;
+  OpenFile* raw = file.get();
+  files[raw] = std::move(file);
+  fds[fd] = raw;
+  return fd;
+}
+
+OpenFile* MockKernel::Impl::FileFromFd(int fd) {
+  auto it = fds.find(fd);
+  return it == fds.end() ? nullptr : it->second;
+}
+
+void MockKernel::Impl::FileGet(OpenFile* f) { f->refs++; }
+
+// fput(): the last reference runs the file's release handler.
+void MockKernel::Impl::FilePut(OpenFile* f) {
+  if (--f->refs > 0) return;
+  switch (f->kind) {
+    case FileKind::kContainer: VfioFopsRelease(f); break;
+    case FileKind::kGroup: VfioGroupFopsRelease(f); break;
+    case FileKind::kDevice: VfioDeviceFopsRelease(f); break;
+    case FileKind::kIommufd: IommufdFopsRelease(f); break;
+    case FileKind::kSysfs: break;
+  }
+  files.erase(f);
+}
+
+// close(2): the descriptor goes now, the file when its last reference does.
+void MockKernel::Impl::CloseFd(int fd) {
+  OpenFile* f = fds[fd];
+  fds.erase(fd);
+  close(fd);
+  f->fd = -1;
+  FilePut(f);
+}
+
+// Drops the vmas in [start, start+length); partial overlaps are split like split_vma().
+void MockKernel::Impl::UnmapRange(uintptr_t start, size_t length) {
+  uintptr_t end = start + (length + host_page - 1) / host_page * host_page;
+  auto it = vmas.lower_bound(start);
+  if (it != vmas.begin()) --it;
+  while (it != vmas.end() && it->first < end) {
+    uintptr_t vs = it->first;
+    uintptr_t ve = vs + it->second.length;
+    if (ve <= start) {
+      ++it;
+      continue;
+    }
+    OpenFile* f = it->second.file;
+    it = vmas.erase(it);
+    if (vs < start) {
+      vmas[vs] = Vma{start - vs, f};
+      FileGet(f);
+    }
+    if (ve > end) {
+      vmas[end] = Vma{ve - end, f};
+      FileGet(f);
+    }
+    FilePut(f);
+  }
+}
+
+// ---- faults and tracing
+
+int MockKernel::Impl::CheckFault(Fault::Op op, const std::string& subject, const std::string& device) {
+  for (auto& fs : faults) {
+    const Fault& f = fs.fault;
+    if (f.op != op) continue;
+    bool name_ok = f.match == "*" || (op == Fault::Op::kIoctl || op == Fault::Op::kController
+                                          ? subject == f.match
+                                          : subject.find(f.match) != std::string::npos);
+    if (op == Fault::Op::kMmap || op == Fault::Op::kEventfd) name_ok = f.match == "*" || f.match == device;
+    bool dev_ok = f.device.empty() || f.device == device ||
+                  (device.empty() && subject.find(f.device) != std::string::npos);
+    if (!name_ok || !dev_ok) continue;
+    if (f.times >= 0 && fs.fired >= f.times) continue;
+    if (fs.skipped < f.skip) {
+      fs.skipped++;
+      continue;
+    }
+    fs.fired++;
+    return -f.err;
+  }
+  return 0;
+}
+
+void MockKernel::Impl::Trace(const char* op, const std::string& name, int fd, long result) {
+  if (!tracing) return;
+  CallRecord r;
+  r.op = op;
+  r.name = name;
+  r.fd = fd;
+  r.result = result;
+  trace.push_back(std::move(r));
+}
+
+namespace {
+
+const char* const kVfioNames[] = {
+    "VFIO_GET_API_VERSION", "VFIO_CHECK_EXTENSION", "VFIO_SET_IOMMU", "VFIO_GROUP_GET_STATUS",
+    "VFIO_GROUP_SET_CONTAINER", "VFIO_GROUP_UNSET_CONTAINER", "VFIO_GROUP_GET_DEVICE_FD",
+    "VFIO_DEVICE_GET_INFO", "VFIO_DEVICE_GET_REGION_INFO", "VFIO_DEVICE_GET_IRQ_INFO",
+    "VFIO_DEVICE_SET_IRQS", "VFIO_DEVICE_RESET", "VFIO_DEVICE_GET_PCI_HOT_RESET_INFO",
+    "VFIO_DEVICE_PCI_HOT_RESET", "VFIO_DEVICE_QUERY_GFX_PLANE", "VFIO_DEVICE_GET_GFX_DMABUF",
+    "VFIO_DEVICE_IOEVENTFD", "VFIO_DEVICE_FEATURE", "VFIO_DEVICE_BIND_IOMMUFD",
+    "VFIO_DEVICE_ATTACH_IOMMUFD_PT", "VFIO_DEVICE_DETACH_IOMMUFD_PT", "VFIO_MIG_GET_PRECOPY_INFO"};
+// The same numbers on a container (or on /dev/iommu's VFIO compat layer).
+const char* const kVfioIommuNames[] = {"VFIO_IOMMU_GET_INFO", "VFIO_IOMMU_MAP_DMA", "VFIO_IOMMU_UNMAP_DMA",
+                                       "VFIO_IOMMU_ENABLE", "VFIO_IOMMU_DISABLE", "VFIO_IOMMU_DIRTY_PAGES"};
+const char* const kIommufdNames[] = {
+    "IOMMU_DESTROY", "IOMMU_IOAS_ALLOC", "IOMMU_IOAS_ALLOW_IOVAS", "IOMMU_IOAS_COPY",
+    "IOMMU_IOAS_IOVA_RANGES", "IOMMU_IOAS_MAP", "IOMMU_IOAS_UNMAP", "IOMMU_OPTION", "IOMMU_VFIO_IOAS",
+    "IOMMU_HWPT_ALLOC", "IOMMU_GET_HW_INFO", "IOMMU_HWPT_SET_DIRTY_TRACKING",
+    "IOMMU_HWPT_GET_DIRTY_BITMAP", "IOMMU_HWPT_INVALIDATE", "IOMMU_FAULT_QUEUE_ALLOC"};
+
+}  // namespace
+
+// The ioctl's name as the fd's object type reads it (0x3b70 is VFIO_IOMMU_GET_INFO on a container,
+// VFIO_DEVICE_GET_PCI_HOT_RESET_INFO on a device); unknown numbers print as hex.
+std::string MockKernel::Impl::IoctlName(int fd, unsigned long request) {
+  OpenFile* f = FileFromFd(fd);
+  bool iommu_side = f && (f->kind == FileKind::kContainer || f->kind == FileKind::kIommufd);
+  unsigned long base = abi::VfioIo(0);
+  if (f && request >= base && request <= base + 21) {
+    unsigned long n = request - base;
+    if (iommu_side && n >= 12 && n <= 17) return kVfioIommuNames[n - 12];
+    return kVfioNames[n];
+  }
+  if (f && request >= abi::IommufdIo(0) && request <= abi::IommufdIo(14)) {
+    return kIommufdNames[request - abi::IommufdIo(0)];
+  }
+  char buf[32];
+  snprintf(buf, sizeof(buf), "0x%lx", request);
+  return buf;
+}
+
+std::string MockKernel::Impl::FileDeviceName(int fd) {
+  OpenFile* f = FileFromFd(fd);
+  if (!f || f->kind != FileKind::kDevice) return "";
+  return f->df->device->dev->name;
+}
+
+// ---- MockKernel
+
+std::shared_ptr<MockKernel> MockKernel::Create(const KernelConfig& config, std::string* error) {
+  size_t host = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  if (config.page_size != 0 &&
+      (config.page_size % host != 0 || (config.page_size & (config.page_size - 1)) != 0)) {
+    if (error) *error = "page_size must be a power of two and a multiple of the host page size";
+    return nullptr;
+  }
+  if (config.noiommu_enabled && !config.noiommu_config) {
+    if (error) *error = "noiommu_enabled needs noiommu_config (CONFIG_VFIO_NOIOMMU)";
+    return nullptr;
+  }
+  return std::shared_ptr<MockKernel>(new MockKernel(std::make_unique<Impl>(config)));
+}
+
+MockKernel::MockKernel(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+MockKernel::~MockKernel() = default;
+
+int MockKernel::Open(const std::string& path, int flags) {
+  Lock lk(impl_->mu);
+  int ret = impl_->CheckFault(Fault::Op::kOpen, path, "");
+  if (ret == 0) ret = impl_->OpenPath(path, flags);
+  impl_->Trace("open", path, ret, ret);
+  return ret;
+}
+
+int MockKernel::Close(int fd) {
+  Lock lk(impl_->mu);
+  int ret = 0;
+  if (impl_->FileFromFd(fd)) {
+    impl_->CloseFd(fd);
+  } else {
+    ret = close(fd) < 0 ? -errno : 0;
+  }
+  impl_->Trace("close", "", fd, ret);
+  return ret;
+}
+
+long MockKernel::Ioctl(int fd, unsigned long request, uintptr_t arg) {
+  Lock lk(impl_->mu);
+  std::string name = impl_->IoctlName(fd, request);
+  long ret = impl_->CheckFault(Fault::Op::kIoctl, name, impl_->FileDeviceName(fd));
+  OpenFile* f = impl_->FileFromFd(fd);
+  if (ret != 0) {
+    // injected
+  } else if (!f) {
+    long r = ioctl(fd, request, arg);
+    ret = r < 0 ? -errno : r;
+  } else {
+    switch (f->kind) {
+      case FileKind::kContainer: ret = impl_->VfioFopsUnlIoctl(f, request, arg); break;
+      case FileKind::kGroup: ret = impl_->VfioGroupFopsUnlIoctl(f, request, arg); break;
+      case FileKind::kDevice: ret = impl_->VfioDeviceFopsUnlIoctl(f, request, arg); break;
+      case FileKind::kIommufd: ret = impl_->IommufdFopsIoctl(f, request, arg); break;
+      case FileKind::kSysfs: ret = -ENOTTY; break;  // vfs_ioctl(): no unlocked_ioctl
+    }
+  }
+  impl_->Trace("ioctl", name, fd, ret);
+  return ret;
+}
+
+int MockKernel::Mmap(void* addr, size_t length, int prot, int flags, int fd, int64_t offset, void** out) {
+  Lock lk(impl_->mu);
+  std::string dev = impl_->FileDeviceName(fd);
+  int ret = impl_->CheckFault(Fault::Op::kMmap, dev, dev);
+  OpenFile* f = impl_->FileFromFd(fd);
+  if (ret != 0) {
+    // injected
+  } else if (!f || (flags & MAP_ANONYMOUS)) {  // MAP_ANONYMOUS ignores fd (ksys_mmap_pgoff)
+    void* p = mmap(addr, length, prot, flags, fd, static_cast<off_t>(offset));
+    if (p == MAP_FAILED) {
+      ret = -errno;
+    } else {
+      impl_->UnmapRange(reinterpret_cast<uintptr_t>(p), length);
+      *out = p;
+    }
+  } else if (f->kind == FileKind::kDevice) {
+    ret = impl_->VfioDeviceFopsMmap(f, addr, length, prot, flags, offset, out);
+  } else {
+    ret = -ENODEV;  // do_mmap(): no f_op->mmap
+  }
+  impl_->Trace("mmap", dev, fd, ret);
+  return ret;
+}
+
+int MockKernel::Munmap(void* addr, size_t length) {
+  Lock lk(impl_->mu);
+  int ret = munmap(addr, length) < 0 ? -errno : 0;
+  if (ret == 0) impl_->UnmapRange(reinterpret_cast<uintptr_t>(addr), length);
+  impl_->Trace("munmap", "", -1, ret);
+  return ret;
+}
+
+long MockKernel::Read(int fd, void* buf, size_t count) {
+  Lock lk(impl_->mu);
+  OpenFile* f = impl_->FileFromFd(fd);
+  long ret;
+  if (!f) {
+    ssize_t n = read(fd, buf, count);
+    ret = n < 0 ? -errno : n;
+  } else if ((f->f_flags & O_ACCMODE) == O_WRONLY) {
+    ret = -EBADF;  // vfs_read(): !(file->f_mode & FMODE_READ)
+  } else if (f->kind == FileKind::kSysfs) {
+    ret = impl_->SysfsRead(f, buf, count);
+  } else {
+    // vfio_device_fops_read(): no ->read in vfio-cdx (vfio_main.c:1327-1328); container, group and
+    // iommufd files have no .read at all (vfs_read(): !FMODE_CAN_READ).
+    ret = -EINVAL;
+  }
+  impl_->Trace("read", "", fd, ret);
+  return ret;
+}
+
+long MockKernel::Write(int fd, const void* buf, size_t count) {
+  Lock lk(impl_->mu);
+  OpenFile* f = impl_->FileFromFd(fd);
+  long ret;
+  if (!f) {
+    ssize_t n = write(fd, buf, count);
+    ret = n < 0 ? -errno : n;
+  } else if ((f->f_flags & O_ACCMODE) == O_RDONLY) {
+    ret = -EBADF;  // vfs_write(): !(file->f_mode & FMODE_WRITE)
+  } else if (f->kind == FileKind::kSysfs) {
+    ret = impl_->SysfsWrite(f, buf, count, lk);
+  } else {
+    ret = -EINVAL;  // vfio_device_fops_write() (vfio_main.c:1344-1345) / no .write
+  }
+  impl_->Trace("write", "", fd, ret);
+  return ret;
+}
+
+int MockKernel::Eventfd(unsigned int initval, int flags) {
+  Lock lk(impl_->mu);
+  int ret = impl_->CheckFault(Fault::Op::kEventfd, "*", "");
+  if (ret == 0) {
+    ret = eventfd(initval, flags);
+    if (ret < 0) ret = -errno;
+  }
+  impl_->Trace("eventfd", "", ret, ret);
+  return ret;
+}
+
+const KernelConfig& MockKernel::config() const { return impl_->config; }
+
+int MockKernel::AddDevice(const DeviceSpec& spec, std::string* error) {
+  Lock lk(impl_->mu);
+  return impl_->CdxDeviceAdd(spec, error);
+}
+
+int MockKernel::DeviceRegion(const std::string& device, uint32_t index, uint8_t** data, size_t* size) {
+  Lock lk(impl_->mu);
+  auto it = impl_->devices.find(device);
+  if (it == impl_->devices.end() || it->second->is_bus) return -ENODEV;
+  CdxDevice* dev = it->second.get();
+  if (index >= dev->res.size()) return -EINVAL;
+  *data = dev->res[index]->view;
+  *size = static_cast<size_t>(dev->res[index]->size);
+  return 0;
+}
+
+DeviceStatus MockKernel::Status(const std::string& device) {
+  Lock lk(impl_->mu);
+  DeviceStatus st;
+  auto it = impl_->devices.find(device);
+  if (it == impl_->devices.end() || it->second->is_bus) return st;
+  const CdxDevice* dev = it->second.get();
+  st.exists = !dev->dead;
+  st.bus_master = dev->bus_master;
+  st.resets = dev->resets;
+  st.driver = dev->bound ? "vfio-cdx" : "";
+  st.open_count = dev->vdev ? dev->vdev->open_count : 0;
+  st.msi_enabled = dev->msi_enabled;
+  st.num_regions = static_cast<uint32_t>(dev->res.size());
+  return st;
+}
+
+std::vector<std::string> MockKernel::DeviceNames() {
+  Lock lk(impl_->mu);
+  std::vector<std::string> names;
+  for (auto& kv : impl_->devices) {
+    if (!kv.second->is_bus && !kv.second->dead) names.push_back(kv.first);
+  }
+  return names;
+}
+
+void MockKernel::InjectFault(const Fault& fault) {
+  Lock lk(impl_->mu);
+  FaultState fs;
+  fs.fault = fault;
+  impl_->faults.push_back(fs);
+}
+
+void MockKernel::ClearFaults() {
+  Lock lk(impl_->mu);
+  impl_->faults.clear();
+}
+
+void MockKernel::SetCapSysRawio(bool on) {
+  Lock lk(impl_->mu);
+  impl_->config.cap_sys_rawio = on;
+}
+
+void MockKernel::SetTracing(bool on) {
+  Lock lk(impl_->mu);
+  impl_->tracing = on;
+}
+
+std::vector<CallRecord> MockKernel::TakeTrace() {
+  Lock lk(impl_->mu);
+  std::vector<CallRecord> out;
+  out.swap(impl_->trace);
+  return out;
+}
+
+size_t MockKernel::OpenObjectCount() {
+  Lock lk(impl_->mu);
+  size_t n = impl_->fds.size() + impl_->vmas.size();
+  for (auto& kv : impl_->devices) {
+    const VfioDevice* v = kv.second->vdev.get();
+    if (!v) continue;
+    for (const auto& irq : v->cdx_irqs) n += irq.trigger >= 0 ? 1 : 0;
+  }
+  return n;
+}
+
+}  // namespace mock
+}  // namespace vfiocdx

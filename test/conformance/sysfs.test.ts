@@ -1,0 +1,88 @@
+// CDX bus sysfs (drivers/cdx/cdx.c, Documentation/ABI/testing/sysfs-bus-cdx).
+import * as assert from 'node:assert/strict';
+import { DEV0, DEV1, REG, probeBug, useEnv } from '../helpers/target';
+import { E } from '../helpers/raw-open';
+
+const dev0 = `/sys/bus/cdx/devices/${DEV0}`;
+
+describe('CDX bus sysfs (drivers/cdx/cdx.c)', function () {
+  const env = useEnv();
+
+  it('lists the fixture devices with their ids, and no bus device', function () {
+    const list = env().bus.list();
+    assert.deepEqual(list.map((d) => d.name), [DEV0, DEV1]);
+    const d0 = list[0]!;
+    assert.equal(d0.vendorId, 0x10ee);
+    assert.equal(d0.deviceId, 0x8084);
+    assert.equal(d0.subsystemVendorId, 0x10ee);
+    assert.equal(d0.subsystemDeviceId, 0x0001);
+    assert.equal(d0.classCode, 0x058000);
+    assert.equal(d0.revision, 0x01);
+    assert.equal(d0.driver, null);
+    assert.equal(d0.driverOverride, null);
+    assert.equal(list[1]!.deviceId, 0x8085);
+  });
+
+  it('the bus itself is a device named cdx-00 in /sys/bus/cdx/devices', function () {
+    const names = env().raw.readDir('/sys/bus/cdx/devices');
+    assert.ok(Array.isArray(names) && names.includes('cdx-00'));
+  });
+
+  it('prints ids as "0x%04x\\n", revision "0x%02x\\n", class "0x%06x\\n"', function () {
+    const { raw } = env();
+    assert.equal(raw.readFile(`${dev0}/vendor`), '0x10ee\n');
+    assert.equal(raw.readFile(`${dev0}/device`), '0x8084\n');
+    assert.equal(raw.readFile(`${dev0}/subsystem_vendor`), '0x10ee\n');
+    assert.equal(raw.readFile(`${dev0}/subsystem_device`), '0x0001\n');
+    assert.equal(raw.readFile(`${dev0}/revision`), '0x01\n');
+    assert.equal(raw.readFile(`${dev0}/class`), '0x058000\n');
+  });
+
+  it('prints modalias in upper-case hex', function () {
+    assert.equal(env().raw.readFile(`${dev0}/modalias`), 'cdx:v10EEd8084sv10EEsd0001c058000\n');
+  });
+
+  it('prints an unset driver_override as "(null)"', function () {
+    assert.equal(env().raw.readFile(`${dev0}/driver_override`), '(null)\n');
+  });
+
+  it('driver_override stores up to the first newline; an empty write clears it', function () {
+    const { raw } = env();
+    assert.equal(raw.writeFile(`${dev0}/driver_override`, 'vfio-cdx\n'), 9);
+    assert.equal(raw.readFile(`${dev0}/driver_override`), 'vfio-cdx\n');
+    assert.equal(raw.writeFile(`${dev0}/driver_override`, '\n'), 1);
+    assert.equal(raw.readFile(`${dev0}/driver_override`), '(null)\n');
+  });
+
+  it('reset takes kstrtobool: "0" and garbage are EINVAL', function () {
+    const { raw } = env();
+    assert.equal(raw.writeFile(`${dev0}/reset`, '0'), -E.EINVAL);
+    assert.equal(raw.writeFile(`${dev0}/reset`, 'x'), -E.EINVAL);
+  });
+
+  (probeBug ? it.skip : it)('writing "1" to reset resets the device (RESET_COUNT + 1)', function () {
+    const { raw, bus } = env();
+    bus.bind(DEV0);
+    let before: number;
+    {
+      using dev = bus.open(DEV0);
+      using regs = dev.regions[0]!.map();
+      before = regs.read32(REG.RESET_COUNT);
+      assert.equal(raw.writeFile(`${dev0}/reset`, '1'), 1);
+      assert.equal(regs.read32(REG.RESET_COUNT), before + 1);
+    }
+  });
+
+  it('remove takes kstrtobool: "0" is EINVAL', function () {
+    assert.equal(env().raw.writeFile(`${dev0}/remove`, '0'), -E.EINVAL);
+  });
+
+  it('resource<N> files cannot be read (mmap only): EIO', function () {
+    assert.equal(env().raw.readFile(`${dev0}/resource0`), -E.EIO);
+  });
+
+  it('an unknown device is ENOENT', function () {
+    assert.equal(env().raw.readFile('/sys/bus/cdx/devices/cdx-00:7f/vendor'), -E.ENOENT);
+    assert.throws(() => env().bus.device('cdx-00:7f'), { code: 'ENOENT', syscall: 'stat' });
+  });
+});

@@ -1,0 +1,77 @@
+/**
+ * Opening a device by hand through the group/container path with raw seam
+ * calls — the sequence of Documentation/driver-api/vfio.rst — so conformance
+ * tests can issue ioctls the typed API never would.
+ */
+import * as assert from 'node:assert/strict';
+import { abi, struct, type RawKernel } from '../../lib/raw';
+
+export const C = abi().constants;
+export const SYS = abi().sys;
+
+export interface RawGroup {
+  groupNumber: number;
+  node: string;
+  noiommu: boolean;
+  container: number;
+  group: number;
+  close(): void;
+}
+
+/** The device's group node: /dev/vfio/N, or /dev/vfio/noiommu-N for a no-IOMMU group. */
+export function groupNode(raw: RawKernel, name: string): { n: number; node: string; noiommu: boolean } {
+  const link = raw.readLink(`/sys/bus/cdx/devices/${name}/iommu_group`);
+  assert.equal(typeof link, 'string', `${name} has an iommu_group link`);
+  const n = Number((link as string).split('/').pop());
+  if (typeof raw.stat(`/dev/vfio/${n}`) !== 'number') return { n, node: `/dev/vfio/${n}`, noiommu: false };
+  return { n, node: `/dev/vfio/noiommu-${n}`, noiommu: true };
+}
+
+/** Container + group, attached and with the IOMMU driver set (unless `setIommu` is false). */
+export function openGroup(raw: RawKernel, name: string, setIommu = true): RawGroup {
+  const { n, node, noiommu } = groupNode(raw, name);
+  const container = raw.open('/dev/vfio/vfio', SYS.O_RDWR! | SYS.O_CLOEXEC!);
+  assert.ok(container >= 0, `open /dev/vfio/vfio: ${container}`);
+  const group = raw.open(node, SYS.O_RDWR! | SYS.O_CLOEXEC!);
+  assert.ok(group >= 0, `open ${node}: ${group}`);
+  const fdArg = new Int32Array([container]);
+  assert.equal(raw.ioctl(group, C.VFIO_GROUP_SET_CONTAINER!, fdArg), 0);
+  if (setIommu) {
+    const type = noiommu ? C.VFIO_NOIOMMU_IOMMU! : C.VFIO_TYPE1v2_IOMMU!;
+    assert.equal(raw.ioctl(container, C.VFIO_SET_IOMMU!, type), 0);
+  }
+  return {
+    groupNumber: n, node, noiommu, container, group,
+    close() {
+      raw.close(group);
+      raw.close(container);
+    },
+  };
+}
+
+/** VFIO_GROUP_GET_DEVICE_FD with a NUL-terminated name. */
+export function getDeviceFd(raw: RawKernel, group: number, name: string): number {
+  return raw.ioctl(group, C.VFIO_GROUP_GET_DEVICE_FD!, Buffer.from(name + '\0'));
+}
+
+/** A device fd on a fresh group/container; close() releases all three. */
+export function openDeviceRaw(raw: RawKernel, name: string): RawGroup & { device: number } {
+  const g = openGroup(raw, name);
+  const device = getDeviceFd(raw, g.group, name);
+  assert.ok(device >= 0, `VFIO_GROUP_GET_DEVICE_FD ${name}: ${device}`);
+  return {
+    ...g, device,
+    close() {
+      raw.close(device);
+      g.close();
+    },
+  };
+}
+
+export { struct };
+
+/** -errno for a name, for readable assertions: `assert.equal(rc, -E.EINVAL)`. */
+export const E = {
+  EPERM: 1, ENOENT: 2, EIO: 5, EBADF: 9, EAGAIN: 11, ENOMEM: 12, EACCES: 13, EFAULT: 14, EBUSY: 16, EEXIST: 17,
+  ENODEV: 19, EINVAL: 22, ENOTTY: 25, ENOSPC: 28, E2BIG: 7, EBADFD: 77, EOPNOTSUPP: 95,
+} as const;

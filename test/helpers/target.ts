@@ -1,0 +1,67 @@
+/**
+ * Where the conformance suite's kernel comes from — the one place that decides.
+ *
+ *   VFIO_CDX_TEST_KERNEL=mock    (default) a fresh MockKernel with the fixture
+ *                                devices for every test; VFIO_CDX_TEST_PROFILE picks
+ *                                its profile (default 'noiommu', the twin of the VM kernel)
+ *   VFIO_CDX_TEST_KERNEL=system  the running kernel (the VM tier), whose CDX bus
+ *                                must carry the fixture devices (scripts/vm);
+ *                                VFIO_CDX_TEST_VARIANT=stock marks the kernel whose
+ *                                vfio-cdx probe fails (IOMMUFD=y without the fix)
+ *
+ * Expectations are derived from what the kernel is (no-IOMMU or not, cdev or
+ * not), never from which backend runs, so the same test means the same thing
+ * on both.
+ */
+import { CdxBus, type Kernel } from '../../lib';
+import { MockKernel, type MockProfile } from '../../lib/mock';
+import { RawKernel } from '../../lib/raw';
+
+export const kind: 'mock' | 'system' = process.env.VFIO_CDX_TEST_KERNEL === 'system' ? 'system' : 'mock';
+export const profile: MockProfile | 'system' =
+  kind === 'system' ? 'system' : ((process.env.VFIO_CDX_TEST_PROFILE as MockProfile | undefined) ?? 'noiommu');
+/** The kernel's vfio-cdx fails to probe (CONFIG_IOMMUFD=y without .detach_ioas). */
+export const probeBug = kind === 'system' ? process.env.VFIO_CDX_TEST_VARIANT === 'stock' : profile === 'linux-6.12-iommufd';
+
+export const DEV0 = 'cdx-00:00';  // 4 KiB registers (cdx-test model) + 4 KiB read-only, 4 MSI
+export const DEV1 = 'cdx-00:01';  // 64 KiB + 2 KiB (not mappable), no MSI
+
+/** The cdx-test register map (fixtures/cdx-test-devices.json). */
+export const REG = { ID: 0x00, VERSION: 0x04, BUS_MASTER: 0x08, RESET_COUNT: 0x0c, MSI_ENABLE: 0x10, SCRATCH: 0x100 };
+
+export interface Env {
+  kernel: Kernel | undefined;
+  mock: MockKernel | undefined;
+  bus: CdxBus;
+  raw: RawKernel;
+}
+
+/** A kernel for one test: a fresh fixture mock, or the system kernel. */
+export function makeEnv(): Env {
+  const mock = kind === 'mock' ? MockKernel.fixture({ profile: profile as MockProfile }) : undefined;
+  return { kernel: mock, mock, bus: new CdxBus({ kernel: mock }), raw: new RawKernel(mock) };
+}
+
+/**
+ * Declares a fresh environment per test and returns a getter for it. On the
+ * system kernel every fixture device is unbound again after each test, so no
+ * test depends on another's leftovers.
+ */
+export function useEnv(options: { bind?: boolean } = {}): () => Env {
+  let env: Env | undefined;
+  beforeEach(function () {
+    env = makeEnv();
+    if (options.bind) for (const d of [DEV0, DEV1]) env.bus.bind(d);
+  });
+  afterEach(function () {
+    if (env && kind === 'system') for (const d of [DEV0, DEV1]) env.bus.unbind(d);
+    env = undefined;
+  });
+  return () => {
+    if (!env) throw new Error('useEnv() used outside a test');
+    return env;
+  };
+}
+
+/** `it` on the mock; a visible pending test on the real kernel (for mock-only control or fault injection). */
+export const itMock: Mocha.TestFunction | Mocha.PendingTestFunction = kind === 'mock' ? it : it.skip;
