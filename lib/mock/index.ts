@@ -145,7 +145,16 @@ export class MockKernel extends Kernel {
     if (options === null || typeof options !== 'object') throw invalidArgType('options', 'of type object', options);
     const { devices = [], ...config } = options;
     if (!Array.isArray(devices)) throw invalidArgType('options.devices', 'an array', devices);
-    return new MockKernel(native().createMockKernel(config, devices.map(normalizeDevice)));
+    const kernel = new MockKernel(native().createMockKernel(config, devices.map(normalizeDevice)));
+    for (const d of devices) if (d.bound) kernel.#bind(d);
+    return kernel;
+  }
+
+  // Binds as a boot script would: driver_override, then drivers_probe.
+  #bind(d: MockDeviceSpec): void {
+    const name = `cdx-${(d.bus ?? 0).toString(16).padStart(2, '0')}:${d.dev.toString(16).padStart(2, '0')}`;
+    this.#k.writeFile(`/sys/bus/cdx/devices/${name}/driver_override`, 'vfio-cdx');
+    this.#k.writeFile('/sys/bus/cdx/drivers_probe', name);
   }
 
   /**
@@ -184,6 +193,7 @@ export class MockKernel extends Kernel {
   /** Hot-adds a device, as a controller rescan would. */
   addDevice(spec: MockDeviceSpec): void {
     this.#k.mockAddDevice(normalizeDevice(spec));
+    if (spec.bound) this.#bind(spec);
   }
 
   /** The control side of one device (what the hardware sees). */
@@ -321,7 +331,6 @@ function normalizeDevice(d: MockDeviceSpec, i = 0): object {
     model: d.model ?? '',
     iommuGroup: d.iommuGroup === undefined ? -1 : int(d.iommuGroup, 'iommuGroup', 0x7fffffff),
     busMasterSupported: d.busMasterSupported ?? true,
-    bind: d.bound ?? false,
     regions: regions.map((r) => ({
       size: int(r.size, 'regions[].size', Number.MAX_SAFE_INTEGER),
       addr: r.addr === undefined ? 0 : BigInt(r.addr),
