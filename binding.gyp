@@ -4,6 +4,7 @@
       "target_name": "vfio_cdx",
       "sources": [
         "src-native/addon.cc",
+        "src-native/bench_loops.cc",
         "src-native/iommufd_session.cc",
         "src-native/linux_kernel.cc",
         "src-native/mapping.cc",

@@ -21,7 +21,7 @@
  * unmapped, so stale views cannot fault; accessors then throw `ERR_VFIO_CLOSED`.
  */
 import { closedError, invalidArgType, outOfRange } from './errors';
-import type { NativeMappingHandle } from './native';
+import type { NativeAccessors, NativeMappingHandle } from './native';
 
 /** How a Mapping's accessors reach device memory. */
 export type AccessorMode = 'js' | 'native';
@@ -50,6 +50,7 @@ export class Mapping implements Disposable {
 
   readonly #parent: MappingParent;
   readonly #native: NativeMappingHandle;
+  readonly #n: NativeAccessors;
   #buffer: ArrayBuffer | null;
   #u8: Uint8Array;
   #u16: Uint16Array;
@@ -71,6 +72,7 @@ export class Mapping implements Disposable {
     offset: number, length: number, writable: boolean, accessor: AccessorMode | undefined) {
     this.#parent = parent;
     this.#native = handle;
+    this.#n = handle.accessors();
     this.#buffer = buffer;
     this.region = region;
     this.offset = offset;
@@ -119,7 +121,7 @@ export class Mapping implements Disposable {
   read8(offset: number): number {
     if ((offset >>> 0) === offset && offset <= this.#max8) return Atomics.load(this.#u8, offset);
     this.#validate(offset, 1);
-    return this.#native.read8(offset);
+    return this.#n.read8(offset);
   }
 
   /** Reads the 16-bit little-endian word at `offset` (a multiple of 2). */
@@ -128,7 +130,7 @@ export class Mapping implements Disposable {
       return Atomics.load(this.#u16, offset >>> 1);
     }
     this.#validate(offset, 2);
-    return this.#native.read16(offset);
+    return this.#n.read16(offset);
   }
 
   /** Reads the 32-bit word at `offset` (a multiple of 4). */
@@ -137,7 +139,7 @@ export class Mapping implements Disposable {
       return Atomics.load(this.#u32, offset >>> 2);
     }
     this.#validate(offset, 4);
-    return this.#native.read32(offset);
+    return this.#n.read32(offset);
   }
 
   /** Reads the 64-bit word at `offset` (a multiple of 8) with one 64-bit load. */
@@ -146,7 +148,7 @@ export class Mapping implements Disposable {
       return Atomics.load(this.#u64, offset >>> 3);
     }
     this.#validate(offset, 8);
-    return this.#native.read64(offset);
+    return this.#n.read64(offset);
   }
 
   /** Writes the byte `value` (0..255) at `offset`. */
@@ -156,7 +158,7 @@ export class Mapping implements Disposable {
       return;
     }
     this.#validate(offset, 1, value, true);
-    this.#native.write8(offset, value);
+    this.#n.write8(offset, value);
   }
 
   /** Writes the 16-bit `value` at `offset` (a multiple of 2). */
@@ -166,7 +168,7 @@ export class Mapping implements Disposable {
       return;
     }
     this.#validate(offset, 2, value, true);
-    this.#native.write16(offset, value);
+    this.#n.write16(offset, value);
   }
 
   /** Writes the 32-bit `value` (0..2^32-1) at `offset` (a multiple of 4). */
@@ -176,7 +178,7 @@ export class Mapping implements Disposable {
       return;
     }
     this.#validate(offset, 4, value, true);
-    this.#native.write32(offset, value);
+    this.#n.write32(offset, value);
   }
 
   /**
@@ -190,7 +192,7 @@ export class Mapping implements Disposable {
       return;
     }
     this.#validate(offset, 8, value, true);
-    this.#native.write64(offset, value);
+    this.#n.write64(offset, value);
   }
 
   /** Unmaps (idempotent). Views of {@link buffer} are detached first. */

@@ -21,9 +21,8 @@ export interface AbiTable {
   sys: Record<string, number>;
 }
 
-export interface NativeMappingHandle {
-  mapped(): boolean;
-  unmap(): void;
+/** Exact-width accessors bound to one mapping (their `this` is ignored). */
+export interface NativeAccessors {
   read8(offset: number): number;
   read16(offset: number): number;
   read32(offset: number): number;
@@ -32,6 +31,12 @@ export interface NativeMappingHandle {
   write16(offset: number, value: number): void;
   write32(offset: number, value: number): void;
   write64(offset: number, value: bigint | number): void;
+}
+
+export interface NativeMappingHandle {
+  mapped(): boolean;
+  unmap(): void;
+  accessors(): NativeAccessors;
 }
 
 export interface NativeRegionInfo {

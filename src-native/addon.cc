@@ -18,6 +18,9 @@
 #include "napi_util.h"
 
 namespace vfiocdx {
+
+Napi::Object BenchLoops(Napi::Env env);  // bench_loops.cc
+
 namespace {
 
 // setup({ sysError, usageError }): the JS error constructors, handed over once
@@ -188,6 +191,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("createMockKernel", Napi::Function::New(env, CreateMockKernel, "createMockKernel"));
   exports.Set("attachMockKernel", Napi::Function::New(env, AttachMockKernel, "attachMockKernel"));
   exports.Set("abi", AbiTable(env));
+  exports.Set("_bench", BenchLoops(env));
   return exports;
 }
 

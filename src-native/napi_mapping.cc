@@ -23,14 +23,7 @@ Napi::Function NativeMapping::Define(Napi::Env env) {
                      {
                          Method<NativeMapping, &NativeMapping::Mapped>(env, "mapped"),
                          Method<NativeMapping, &NativeMapping::Unmap>(env, "unmap"),
-                         Method<NativeMapping, &NativeMapping::Read<uint8_t>>(env, "read8"),
-                         Method<NativeMapping, &NativeMapping::Read<uint16_t>>(env, "read16"),
-                         Method<NativeMapping, &NativeMapping::Read<uint32_t>>(env, "read32"),
-                         Method<NativeMapping, &NativeMapping::Read<uint64_t>>(env, "read64"),
-                         Method<NativeMapping, &NativeMapping::Write<uint8_t>>(env, "write8"),
-                         Method<NativeMapping, &NativeMapping::Write<uint16_t>>(env, "write16"),
-                         Method<NativeMapping, &NativeMapping::Write<uint32_t>>(env, "write32"),
-                         Method<NativeMapping, &NativeMapping::Write<uint64_t>>(env, "write64"),
+                         Method<NativeMapping, &NativeMapping::Accessors>(env, "accessors"),
                      });
 }
 
@@ -92,65 +85,170 @@ Napi::Value NativeMapping::Unmap(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-size_t NativeMapping::CheckAccess(const Napi::CallbackInfo& info, size_t width) {
-  if (!core_->mapped()) throw UsageError("ERR_VFIO_CLOSED", "the mapping is unmapped (its device may be closed)");
-  Napi::Value v = info[0];
-  if (!v.IsNumber()) {
-    ThrowTypeError(info.Env(), "ERR_INVALID_ARG_TYPE", "The \"offset\" argument must be of type number");
+// ---- accessors
+//
+// The hot path. Each mapping hands out eight plain functions whose N-API
+// `data` is (a share of) its MappingCore: the function itself identifies the
+// mapping, so no receiver unwrap or type-tag lookup is needed, whatever
+// `this` is. A call costs napi_get_cb_info, one argument conversion, the
+// volatile access and the result conversion. Every failure takes the slow path,
+// which re-derives the precise error.
+
+namespace {
+
+struct AccessorData {
+  std::shared_ptr<MappingCore> core;
+};
+
+std::string Num(double d) {
+  std::string s = std::to_string(d);
+  if (std::floor(d) == d && std::fabs(d) < 1e15) s = std::to_string(static_cast<long long>(d));
+  return s;
+}
+
+// Throws the error a bad access deserves; returns nullptr for N-API.
+napi_value ThrowAccessError(napi_env raw_env, const MappingCore& core, napi_value offset, size_t width, bool write,
+                            napi_value value) {
+  Napi::Env env(raw_env);
+  try {
+    if (!core.mapped()) throw UsageError("ERR_VFIO_CLOSED", "the mapping is unmapped (its device may be closed)");
+    Napi::Value v(env, offset);
+    if (!v.IsNumber()) ThrowTypeError(env, "ERR_INVALID_ARG_TYPE", "The \"offset\" argument must be of type number");
+    double d = v.As<Napi::Number>().DoubleValue();
+    double max = static_cast<double>(core.length()) - static_cast<double>(width);
+    if (!(d >= 0) || std::floor(d) != d || d > max) {
+      ThrowRangeError(env, "ERR_OUT_OF_RANGE", "The value of \"offset\" is out of range. It must be an integer >= 0 and <= " +
+                                                   Num(max) + ". Received " + Num(d));
+    }
+    if (static_cast<size_t>(d) % width != 0) {
+      ThrowRangeError(env, "ERR_OUT_OF_RANGE", "The value of \"offset\" is out of range. It must be a multiple of " +
+                                                   std::to_string(width) +
+                                                   " (device memory takes naturally aligned accesses only). Received " +
+                                                   Num(d));
+    }
+    if (write && !core.writable()) {
+      throw UsageError("ERR_VFIO_READ_ONLY",
+                       "region " + std::to_string(core.region()) + " is read-only (mapped without PROT_WRITE)");
+    }
+    if (write) {
+      Napi::Value val(env, value);
+      if (width == 8) {
+        if (!val.IsBigInt() && !val.IsNumber()) {
+          ThrowTypeError(env, "ERR_INVALID_ARG_TYPE", "The \"value\" argument must be of type bigint or number");
+        }
+        ThrowRangeError(env, "ERR_OUT_OF_RANGE",
+                        "The value of \"value\" is out of range. It must be >= 0n and < 2n ** 64n (or a safe integer)");
+      }
+      if (!val.IsNumber()) ThrowTypeError(env, "ERR_INVALID_ARG_TYPE", "The \"value\" argument must be of type number");
+      double max_value = std::ldexp(1.0, static_cast<int>(8 * width)) - 1;
+      ThrowRangeError(env, "ERR_OUT_OF_RANGE", "The value of \"value\" is out of range. It must be an integer >= 0 and <= " +
+                                                   Num(max_value) + ". Received " + val.ToString().Utf8Value());
+    }
+    ThrowRangeError(env, "ERR_OUT_OF_RANGE", "invalid access");
+  } catch (const UsageError& e) {
+    try {
+      ThrowUsageError(env, e);
+    } catch (const Napi::Error& err) {
+      err.ThrowAsJavaScriptException();
+    }
+  } catch (const Napi::Error& err) {
+    err.ThrowAsJavaScriptException();
   }
-  double d = v.As<Napi::Number>().DoubleValue();
-  if (!(d >= 0) || std::floor(d) != d || d > static_cast<double>(core_->length()) - static_cast<double>(width)) {
-    ThrowRangeError(info.Env(), "ERR_OUT_OF_RANGE",
-                    "The value of \"offset\" is out of range. It must be an integer >= 0 and <= " +
-                        std::to_string(static_cast<long long>(core_->length()) - static_cast<long long>(width)) +
-                        ". Received " + v.ToString().Utf8Value());
-  }
-  size_t off = static_cast<size_t>(d);
-  if (off % width != 0) {
-    ThrowRangeError(info.Env(), "ERR_OUT_OF_RANGE",
-                    "The value of \"offset\" is out of range. It must be a multiple of " + std::to_string(width) +
-                        " (device memory takes naturally aligned accesses only). Received " + std::to_string(off));
-  }
-  return off;
+  return nullptr;
 }
 
 template <typename T>
-Napi::Value NativeMapping::Read(const Napi::CallbackInfo& info) {
-  size_t off = CheckAccess(info, sizeof(T));
-  T value = core_->Read<T>(off);
+bool FastOffset(napi_env env, const MappingCore& core, napi_value arg, size_t* off) {
+  double d;
+  if (!core.mapped() || napi_get_value_double(env, arg, &d) != napi_ok) return false;
+  if (!(d >= 0) || d > static_cast<double>(core.length()) - sizeof(T) || std::floor(d) != d) return false;
+  *off = static_cast<size_t>(d);
+  return *off % sizeof(T) == 0;
+}
+
+template <typename T>
+bool FastValue(napi_env env, napi_value arg, T* out) {
   if constexpr (sizeof(T) == 8) {
-    return Napi::BigInt::New(info.Env(), static_cast<uint64_t>(value));
+    bool lossless = false;
+    uint64_t v;
+    if (napi_get_value_bigint_uint64(env, arg, &v, &lossless) == napi_ok) {
+      *out = v;
+      return lossless;
+    }
+    double d;
+    if (napi_get_value_double(env, arg, &d) != napi_ok) return false;
+    if (!(d >= 0 && d <= 9007199254740991.0) || std::floor(d) != d) return false;
+    *out = static_cast<uint64_t>(d);
+    return true;
   } else {
-    return Napi::Number::New(info.Env(), static_cast<double>(value));
+    double d;
+    if (napi_get_value_double(env, arg, &d) != napi_ok) return false;
+    if (!(d >= 0 && d <= static_cast<double>(static_cast<T>(~T{0}))) || std::floor(d) != d) return false;
+    *out = static_cast<T>(d);
+    return true;
   }
 }
 
 template <typename T>
-Napi::Value NativeMapping::Write(const Napi::CallbackInfo& info) {
-  size_t off = CheckAccess(info, sizeof(T));
-  if (!core_->writable()) {
-    throw UsageError("ERR_VFIO_READ_ONLY", "region " + std::to_string(core_->region()) +
-                                               " is read-only (mapped without PROT_WRITE)");
+napi_value ReadAccessor(napi_env env, napi_callback_info cbinfo) {
+  size_t argc = 1;
+  napi_value argv[1];
+  void* data = nullptr;
+  napi_get_cb_info(env, cbinfo, &argc, argv, nullptr, &data);
+  const MappingCore& core = *static_cast<AccessorData*>(data)->core;
+  size_t off;
+  if (!FastOffset<T>(env, core, argv[0], &off)) return ThrowAccessError(env, core, argv[0], sizeof(T), false, nullptr);
+  T value = core.Read<T>(off);
+  napi_value out;
+  if constexpr (sizeof(T) == 8) {
+    napi_create_bigint_uint64(env, value, &out);
+  } else {
+    napi_create_uint32(env, value, &out);
   }
+  return out;
+}
+
+template <typename T>
+napi_value WriteAccessor(napi_env env, napi_callback_info cbinfo) {
+  size_t argc = 2;
+  napi_value argv[2];
+  void* data = nullptr;
+  napi_get_cb_info(env, cbinfo, &argc, argv, nullptr, &data);
+  const MappingCore& core = *static_cast<AccessorData*>(data)->core;
+  size_t off;
   T value;
-  if constexpr (sizeof(T) == 8) {
-    value = ArgU64(info, 1, "value");
-  } else {
-    constexpr double kMax = static_cast<double>(static_cast<T>(~T{0}));
-    if (!info[1].IsNumber()) {
-      ThrowTypeError(info.Env(), "ERR_INVALID_ARG_TYPE", "The \"value\" argument must be of type number");
-    }
-    double d = info[1].As<Napi::Number>().DoubleValue();
-    if (!(d >= 0 && d <= kMax) || std::floor(d) != d) {
-      ThrowRangeError(info.Env(), "ERR_OUT_OF_RANGE",
-                      "The value of \"value\" is out of range. It must be an integer >= 0 and <= " +
-                          std::to_string(static_cast<uint64_t>(kMax)) + ". Received " +
-                          info[1].ToString().Utf8Value());
-    }
-    value = static_cast<T>(d);
+  if (!FastOffset<T>(env, core, argv[0], &off) || !core.writable() || !FastValue<T>(env, argv[1], &value)) {
+    return ThrowAccessError(env, core, argv[0], sizeof(T), true, argv[1]);
   }
-  core_->Write<T>(off, value);
-  return info.Env().Undefined();
+  core.Write<T>(off, value);
+  return nullptr;  // undefined
+}
+
+void AddAccessor(Napi::Env env, Napi::Object target, const char* name, napi_callback cb,
+                 const std::shared_ptr<MappingCore>& core) {
+  auto* data = new AccessorData{core};
+  napi_value fn;
+  napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, data, &fn);
+  napi_add_finalizer(env, fn, data, [](napi_env, void* d, void*) { delete static_cast<AccessorData*>(d); }, nullptr,
+                     nullptr);
+  target.Set(name, Napi::Value(env, fn));
+}
+
+}  // namespace
+
+// accessors() → { read8, read16, read32, read64, write8, write16, write32, write64 }
+Napi::Value NativeMapping::Accessors(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  AddAccessor(env, o, "read8", ReadAccessor<uint8_t>, core_);
+  AddAccessor(env, o, "read16", ReadAccessor<uint16_t>, core_);
+  AddAccessor(env, o, "read32", ReadAccessor<uint32_t>, core_);
+  AddAccessor(env, o, "read64", ReadAccessor<uint64_t>, core_);
+  AddAccessor(env, o, "write8", WriteAccessor<uint8_t>, core_);
+  AddAccessor(env, o, "write16", WriteAccessor<uint16_t>, core_);
+  AddAccessor(env, o, "write32", WriteAccessor<uint32_t>, core_);
+  AddAccessor(env, o, "write64", WriteAccessor<uint64_t>, core_);
+  return o;
 }
 
 }  // namespace vfiocdx

@@ -30,15 +30,12 @@ class NativeMapping : public Napi::ObjectWrap<NativeMapping> {
 
   Napi::Value Mapped(const Napi::CallbackInfo& info);
   Napi::Value Unmap(const Napi::CallbackInfo& info);
-  template <typename T>
-  Napi::Value Read(const Napi::CallbackInfo& info);
-  template <typename T>
-  Napi::Value Write(const Napi::CallbackInfo& info);
+  // The exact-width accessors, as plain functions bound to this mapping.
+  Napi::Value Accessors(const Napi::CallbackInfo& info);
   // Called by the parent device when it unmaps us during close().
   void DetachBuffer();
 
  private:
-  size_t CheckAccess(const Napi::CallbackInfo& info, size_t width);
   std::shared_ptr<MappingCore> core_;
   NativeDevice* owner_ = nullptr;
   Napi::ObjectReference device_;

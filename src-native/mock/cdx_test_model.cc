@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 #include "mock_internal.h"
@@ -23,6 +24,7 @@ constexpr uint32_t kRegVersion = 4;
 constexpr uint32_t kRegBusMaster = 8;
 constexpr uint32_t kRegResetCount = 12;
 constexpr uint32_t kRegMsiEnable = 16;
+constexpr uint32_t kRegMsiDoorbell = 20;
 constexpr uint32_t kRegMsiFired = 24;
 constexpr uint32_t kRegMsiTable = 32;
 constexpr uint32_t kRegScratch = 256;
@@ -107,6 +109,7 @@ int MockKernel::Impl::CdxConfigureDevice(CdxDevice* dev, DevConfig type) {
     case DevConfig::kMsiDisable:
       dev->msi_enabled = type == DevConfig::kMsiEnable;
       if (HasTestModel(dev)) ModelWriteReg(dev, kRegMsiEnable, dev->msi_enabled ? 1 : 0);
+      if (dev->msi_enabled) model_cv.notify_all();  // start watching the doorbell
       return 0;
   }
   return -EINVAL;
@@ -125,6 +128,34 @@ int MockKernel::Impl::RaiseMsi(CdxDevice* dev, uint32_t vector) {
   if (!v || !v->config_msi || vector >= v->msi_count || v->cdx_irqs[vector].trigger < 0) return -EAGAIN;
   EventfdSignal(v->cdx_irqs[vector].trigger);
   return 0;
+}
+
+// One pass over the cdx-test devices whose MSI is enabled: a non-zero MSI_DOORBELL (v+1) makes the
+// device write 0 back and raise vector v. Returns whether any device is being watched.
+bool MockKernel::Impl::ModelPollDoorbells() {
+  bool active = false;
+  for (auto& kv : devices) {
+    CdxDevice* dev = kv.second.get();
+    if (!HasTestModel(dev) || dev->dead || !dev->msi_enabled) continue;
+    active = true;
+    auto* reg = reinterpret_cast<uint32_t*>(dev->res[0]->view + kRegMsiDoorbell);
+    uint32_t v = __atomic_exchange_n(reg, 0u, __ATOMIC_SEQ_CST);
+    if (v != 0) RaiseMsi(dev, v - 1);
+  }
+  return active;
+}
+
+// The device-model thread: sleeps while no cdx-test device has MSI enabled, else polls the
+// doorbells every 100 µs. Stopped by ~Impl.
+void MockKernel::Impl::ModelThreadMain() {
+  Lock lk(mu);
+  while (!model_stop) {
+    if (ModelPollDoorbells()) {
+      model_cv.wait_for(lk, std::chrono::microseconds(100));
+    } else {
+      model_cv.wait(lk);
+    }
+  }
 }
 
 // eventfd_signal(): add 1 to the counter.

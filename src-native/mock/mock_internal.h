@@ -21,6 +21,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "../abi.h"
@@ -297,6 +298,10 @@ struct MockKernel::Impl {
   std::map<OpenFile*, std::unique_ptr<OpenFile>> files;
   std::map<int, OpenFile*> fds;
   std::map<uintptr_t, Vma> vmas;
+  // device models: a thread polls the MSI_DOORBELL of cdx-test devices while their MSI is on
+  std::thread model_thread;
+  std::condition_variable model_cv;
+  bool model_stop = false;
   // control side
   std::vector<FaultState> faults;
   bool tracing = false;
@@ -365,6 +370,8 @@ struct MockKernel::Impl {
   void ModelPowerOn(CdxDevice* dev);
   void ModelReset(CdxDevice* dev);
   void ModelWriteMsiTable(CdxDevice* dev, uint32_t nvec);
+  bool ModelPollDoorbells();
+  void ModelThreadMain();
   void ModelWriteReg(CdxDevice* dev, uint32_t offset, uint32_t value);
 
   // ---- driver_core.cc: drivers/base/bus.c, dd.c
@@ -412,6 +419,7 @@ struct MockKernel::Impl {
   long VfioGroupIoctlGetDeviceFd(VfioGroup* group, uintptr_t arg);
   int VfioDfGroupOpen(VfioDeviceFile* df);
   void VfioDfGroupClose(VfioDeviceFile* df);
+  void VfioGroupPutIommufd(VfioGroup* group);
   int VfioDeviceSetGroup(VfioDevice* device);
   void VfioDeviceRemoveGroup(VfioDevice* device);
   std::shared_ptr<VfioGroup> VfioCreateGroup(int iommu_group, VfioGroupType type);

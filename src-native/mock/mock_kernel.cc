@@ -51,12 +51,19 @@ MockKernel::Impl::Impl(const KernelConfig& c) : config(c) {
   host_page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
   page_size = config.page_size ? config.page_size : host_page;
   noiommu_param = config.noiommu_config && config.noiommu_enabled;
+  model_thread = std::thread([this] { ModelThreadMain(); });
 }
 
 // Tears the kernel down the way process exit would: vmas and fds go first (running every
 // release handler), then the devices are unregistered (nothing can block any more), then the
 // region memory is freed.
 MockKernel::Impl::~Impl() {
+  {
+    Lock stop(mu);
+    model_stop = true;
+    model_cv.notify_all();
+  }
+  model_thread.join();
   Lock lk(mu);
   while (!vmas.empty()) {
     OpenFile* f = vmas.begin()->second.file;
@@ -381,9 +388,21 @@ int MockKernel::Eventfd(unsigned int initval, int flags) {
 
 const KernelConfig& MockKernel::config() const { return impl_->config; }
 
+// The controller finds a new device: it is added now and by every later rescan. With spec.bind
+// the device is also given driver_override=vfio-cdx and probed (a probe error leaves it unbound).
 int MockKernel::AddDevice(const DeviceSpec& spec, std::string* error) {
   Lock lk(impl_->mu);
-  return impl_->CdxDeviceAdd(spec, error);
+  int ret = impl_->CdxDeviceAdd(spec, error);
+  if (ret) return ret;
+  impl_->scan_list.push_back(spec);
+  if (spec.bind) {
+    char name[24];
+    snprintf(name, sizeof(name), "cdx-%02x:%02x", spec.bus & 0xf, spec.dev);
+    CdxDevice* dev = impl_->devices[name].get();
+    impl_->DriverOverrideStore(dev, "vfio-cdx");
+    impl_->DeviceAttach(dev);
+  }
+  return 0;
 }
 
 int MockKernel::DeviceRegion(const std::string& device, uint32_t index, uint8_t** data, size_t* size) {
@@ -420,6 +439,13 @@ std::vector<std::string> MockKernel::DeviceNames() {
     if (!kv.second->is_bus && !kv.second->dead) names.push_back(kv.first);
   }
   return names;
+}
+
+int MockKernel::RaiseMsi(const std::string& device, uint32_t vector) {
+  Lock lk(impl_->mu);
+  CdxDevice* dev = impl_->LiveDevice(device);
+  if (!dev || dev->is_bus) return -ENODEV;
+  return impl_->RaiseMsi(dev, vector);
 }
 
 void MockKernel::InjectFault(const Fault& fault) {

@@ -147,6 +147,10 @@ class MockKernel : public Kernel {
   int DeviceRegion(const std::string& device, uint32_t index, uint8_t** data, size_t* size);
   DeviceStatus Status(const std::string& device);
   std::vector<std::string> DeviceNames();
+  // The device raises MSI vector `vector` (what the cdx-test model does when MSI_DOORBELL is written):
+  // 0 when the vector's eventfd was signalled, -EAGAIN when the message was lost (MSI disabled in
+  // the device or no trigger attached), -EINVAL for a vector the device lacks, -ENODEV unknown device.
+  int RaiseMsi(const std::string& device, uint32_t vector);
   void InjectFault(const Fault& fault);
   void ClearFaults();
   void SetCapSysRawio(bool on);

@@ -143,8 +143,12 @@ int MockKernel::Impl::VfioGroupUseContainer(VfioGroup* group) {
   return 0;
 }
 
-// vfio_group_unuse_container() (container.c:522-529).
+// vfio_device_group_unuse_iommu() (group.c) → vfio_group_unuse_container() (container.c:522-529).
+// Where the kernel only WARNs (no container, or container_users <= 1: reachable by mixing an
+// iommufd and a container on one group while a device stays open) the mock stops, so that the
+// imbalance cannot free the group file under its descriptor.
 void MockKernel::Impl::VfioGroupUnuseContainer(VfioGroup* group) {
+  if (!group->container || group->container_users <= 1) return;
   group->container_users--;
   FilePut(group->opened_file);
 }

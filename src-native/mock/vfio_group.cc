@@ -57,7 +57,7 @@ int MockKernel::Impl::VfioGroupFopsOpen(VfioGroup* group, int flags) {
 void MockKernel::Impl::VfioGroupFopsRelease(OpenFile* f) {
   VfioGroup* group = f->group.get();
   if (group->container) VfioGroupDetachContainer(group);
-  group->iommufd.reset();
+  VfioGroupPutIommufd(group);
   group->opened_file = nullptr;
 }
 
@@ -83,8 +83,11 @@ long MockKernel::Impl::VfioGroupIoctlGetStatus(VfioGroup* group, uintptr_t arg) 
   if (group->iommu_group < 0) return -ENODEV;
   if (VfioGroupHasIommu(group)) {
     status.flags |= abi::VFIO_GROUP_FLAGS_CONTAINER_SET | abi::VFIO_GROUP_FLAGS_VIABLE;
-  } else if (iommu_groups[group->iommu_group].owner_cnt == 0) {  // !iommu_group_dma_owner_claimed()
-    status.flags |= abi::VFIO_GROUP_FLAGS_VIABLE;
+  } else {
+    auto ig = iommu_groups.find(group->iommu_group);
+    if (ig == iommu_groups.end() || ig->second.owner_cnt == 0) {  // !iommu_group_dma_owner_claimed()
+      status.flags |= abi::VFIO_GROUP_FLAGS_VIABLE;
+    }
   }
   return CopyToUser(arg, &status, minsz) ? -EFAULT : 0;
 }
@@ -115,8 +118,14 @@ long MockKernel::Impl::VfioGroupIoctlUnsetContainer(VfioGroup* group) {
     if (group->container_users != 1) return -EBUSY;
     VfioGroupDetachContainer(group);
   }
-  group->iommufd.reset();
+  VfioGroupPutIommufd(group);
   return 0;
+}
+
+// iommufd_ctx_put() of the group's context reference (taken by SET_CONTAINER with an iommufd).
+void MockKernel::Impl::VfioGroupPutIommufd(VfioGroup* group) {
+  std::shared_ptr<IommufdCtx> ictx = std::move(group->iommufd);
+  if (ictx) IommufdCtxPut(ictx.get());
 }
 
 // vfio_group_ioctl_get_device_fd() (group.c:312-350) + vfio_device_open_file() (group.c:254-310).
