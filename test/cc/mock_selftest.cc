@@ -6,6 +6,7 @@
 // Build and run: scripts/build-mock-selftest.sh
 #include <dirent.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -221,9 +222,7 @@ uint32_t Reg(MockKernel& k, const std::string& dev, uint32_t off) {
   uint8_t* p = nullptr;
   size_t size = 0;
   if (k.DeviceRegion(dev, 0, &p, &size) != 0) return 0xffffffff;
-  uint32_t v;
-  memcpy(&v, p + off, 4);
-  return v;
+  return __atomic_load_n(reinterpret_cast<uint32_t*>(p + off), __ATOMIC_SEQ_CST);  // the model writes concurrently
 }
 
 // ---- rule 19/20/22: sysfs, binding, nodes per profile
@@ -303,6 +302,38 @@ void TestSysfsFormats() {
   CHECK_EQ(k->WriteFile("/sys/bus/cdx/devices/cdx-00/reset", "1"), 1);
   CHECK_EQ(k->Status(kDev0).resets, 3u);
   CHECK_EQ(k->Status(kDev1).resets, 1u);
+  // the same files through Open/Read/Write
+  char rb[64];
+  int fd = k->Open(kSysDev0 + "/vendor", O_RDONLY | O_CLOEXEC);
+  CHECK(fd >= 0);
+  CHECK_EQ(k->Read(fd, rb, sizeof(rb)), 7);
+  CHECK_EQ(memcmp(rb, "0x10ee\n", 7), 0);
+  CHECK_EQ(k->Read(fd, rb, sizeof(rb)), 0);
+  CHECK_EQ(k->Write(fd, "1", 1), -EBADF);
+  k->Close(fd);
+  CHECK_EQ(k->Open(kSysDev0 + "/vendor", O_WRONLY | O_CLOEXEC), -EACCES);
+  CHECK_EQ(k->Open(kSysDev0 + "/remove", O_RDONLY | O_CLOEXEC), -EACCES);
+  CHECK_EQ(k->Open(kSysDev0, O_WRONLY | O_CLOEXEC), -EISDIR);
+  CHECK_EQ(k->Open(kSysDev0 + "/vendor", O_RDONLY | O_DIRECTORY | O_CLOEXEC), -ENOTDIR);
+  fd = k->Open(kSysDev0, O_RDONLY | O_CLOEXEC);
+  CHECK_EQ(k->Read(fd, rb, sizeof(rb)), -EISDIR);
+  k->Close(fd);
+  fd = k->Open(kSysDev0 + "/driver_override", O_WRONLY | O_CLOEXEC);
+  CHECK_EQ(k->Write(fd, "abc", 3), 3);
+  CHECK_EQ(k->Read(fd, rb, sizeof(rb)), -EBADF);
+  CHECK_EQ(k->Write(fd, nullptr, 3), -EFAULT);
+  k->Close(fd);
+  k->ReadFile(kSysDev0 + "/driver_override", &s);
+  CHECK_STR(s, "abc\n");
+  CHECK_EQ(k->WriteFile(kSysDev0 + "/driver_override", ""), 0);  // an empty write never reaches the store
+  k->ReadFile(kSysDev0 + "/driver_override", &s);
+  CHECK_STR(s, "abc\n");
+  CHECK_EQ(k->WriteFile("/sys/bus/cdx/drivers_autoprobe", "0"), 1);
+  k->ReadFile("/sys/bus/cdx/drivers_autoprobe", &s);
+  CHECK_STR(s, "0\n");
+  CHECK_EQ(k->ReadDir("/dev/vfio", &names), 0);
+  CHECK_EQ(names.size(), 1u);  // just the container node: nothing bound
+  CHECK_EQ(k->ReadFile("/dev/vfio/vfio", &s), -EINVAL);
   // no noiommu parameter without CONFIG_VFIO_NOIOMMU
   CHECK_EQ(k->Stat("/sys/module/vfio/parameters/enable_unsafe_noiommu_mode", &st), -ENOENT);
   // remove and rescan
@@ -564,6 +595,7 @@ void TestOpenCloseResetFeature() {
   // last close resets; close order does not matter
   k->Close(l.group);
   l.group = -1;
+  CHECK_EQ(k->Open("/dev/vfio/0", O_RDWR | O_CLOEXEC), -EBUSY);  // the device files hold the group file
   k->Close(fd2);
   CHECK_EQ(k->Status(kDev0).open_count, 1u);
   uint64_t before = k->Status(kDev0).resets;
@@ -782,6 +814,23 @@ void TestSetIrqs() {
   int32_t notev[1] = {l.container};  // open, but not an eventfd → EINVAL
   CHECK_EQ(SetIrqs(*k, l.device, kEv, 2, 1, notev), -EINVAL);
   CHECK(k->Status(kDev0).msi_enabled);  // MSI was enabled before this call: stays enabled
+  // the device raises MSIs: through the control side and through the model's doorbell register
+  CHECK_EQ(k->RaiseMsi(kDev0, 3), 0);
+  CHECK_EQ(ReadEventfd(keep), 1u);
+  CHECK_EQ(k->RaiseMsi(kDev0, 2), -EAGAIN);  // vector 2 lost its trigger in the failed call above
+  CHECK_EQ(k->RaiseMsi(kDev0, 1), -EAGAIN);  // no trigger on vector 1 (de-assigned above)
+  CHECK_EQ(k->RaiseMsi(kDev0, 4), -EINVAL);
+  CHECK_EQ(k->RaiseMsi("cdx-09:09", 0), -ENODEV);
+  void* regs = nullptr;
+  CHECK_EQ(k->Mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, l.device, 0, &regs), 0);
+  uint32_t fired_before = Reg(*k, kDev0, 24);
+  __atomic_store_n(reinterpret_cast<uint32_t*>(static_cast<uint8_t*>(regs) + 20), 4u, __ATOMIC_SEQ_CST);
+  struct pollfd pfd = {keep, POLLIN, 0};
+  CHECK_EQ(poll(&pfd, 1, 5000), 1);  // a functional check, not a latency one
+  CHECK_EQ(ReadEventfd(keep), 1u);
+  CHECK_EQ(__atomic_load_n(reinterpret_cast<uint32_t*>(static_cast<uint8_t*>(regs) + 20), __ATOMIC_SEQ_CST), 0u);
+  CHECK_EQ(Reg(*k, kDev0, 24), fired_before + 1);  // MSI_FIRED
+  CHECK_EQ(k->Munmap(regs, 4096), 0);
   // full disable, then: a failing call that enabled MSI disables it again
   CHECK_EQ(SetIrqs(*k, l.device, kNone, 0, 0), 0);
   CHECK(!k->Status(kDev0).msi_enabled);
@@ -1095,6 +1144,19 @@ void TestNoiommu() {
   k->Close(d);
   k->Close(g);
   k->Close(c);
+  // noiommu with an iommufd instead of a container: no compat IOAS, CAP_SYS_RAWIO at device open
+  CHECK_EQ(k->WriteFile("/sys/module/vfio/parameters/enable_unsafe_noiommu_mode", "1"), 1);
+  int ifd = k->Open("/dev/iommu", O_RDWR | O_CLOEXEC);
+  g = k->Open("/dev/vfio/noiommu-0", O_RDWR | O_CLOEXEC);
+  CHECK_EQ(Io(*k, g, VFIO_GROUP_SET_CONTAINER, &ifd), 0);
+  k->SetCapSysRawio(false);
+  CHECK_EQ(Io(*k, g, VFIO_GROUP_GET_DEVICE_FD, kDev0.c_str()), -EPERM);
+  k->SetCapSysRawio(true);
+  d = static_cast<int>(Io(*k, g, VFIO_GROUP_GET_DEVICE_FD, kDev0.c_str()));
+  CHECK(d >= 0);
+  k->Close(d);
+  k->Close(g);
+  k->Close(ifd);
   // unbind removes the fake group again
   CHECK_EQ(k->WriteFile("/sys/bus/cdx/drivers/vfio-cdx/unbind", kDev0), 9);
   CHECK_EQ(k->Stat("/sys/kernel/iommu_groups/0", &st), -ENOENT);
@@ -1223,8 +1285,28 @@ void TestCdev() {
   CHECK_EQ(k->Ioctl(l.device, VFIO_DEVICE_BIND_IOMMUFD, 0), -EFAULT);
   vfio_device_bind_iommufd gb = {16, 0, 3, 0};
   CHECK_EQ(Io(*k, l.device, VFIO_DEVICE_BIND_IOMMUFD, &gb), -EINVAL);  // a group-path fd
-  CHECK_EQ(k->Open("/dev/vfio/devices/vfio0", O_RDWR | O_CLOEXEC) >= 0, true);  // opening is allowed...
+  int late = k->Open("/dev/vfio/devices/vfio0", O_RDWR | O_CLOEXEC);  // opening the cdev is allowed,
+  iommufd = k->Open("/dev/iommu", O_RDWR | O_CLOEXEC);
+  CHECK_EQ(Bind(*k, late, iommufd), -EBUSY);                           // binding is not (group open)
+  k->Close(late);
   CloseLegacy(*k, &l);
+  // the group path with an iommufd instead of a container (compat IOAS)
+  g = k->Open("/dev/vfio/0", O_RDWR | O_CLOEXEC);
+  CHECK_EQ(Io(*k, g, VFIO_GROUP_SET_CONTAINER, &iommufd), 0);
+  vfio_group_status gs = {8, 0};
+  CHECK_EQ(Io(*k, g, VFIO_GROUP_GET_STATUS, &gs), 0);
+  CHECK_EQ(gs.flags, VFIO_GROUP_FLAGS_VIABLE | VFIO_GROUP_FLAGS_CONTAINER_SET);
+  d = static_cast<int>(Io(*k, g, VFIO_GROUP_GET_DEVICE_FD, kDev0.c_str()));
+  CHECK(d >= 0);
+  CHECK_EQ(k->Status(kDev0).open_count, 1u);
+  iommu_destroy compat = {8, 1};  // the compat IOAS is object 1; its HWPT holds it
+  CHECK_EQ(Io(*k, iommufd, IOMMU_DESTROY, &compat), -EBUSY);
+  k->Close(iommufd);  // the group keeps the context
+  CHECK_EQ(Io(*k, d, VFIO_DEVICE_GET_INFO, &info), 0);
+  k->Close(d);
+  CHECK_EQ(Io(*k, g, VFIO_GROUP_UNSET_CONTAINER, nullptr), 0);
+  k->Close(g);
+  CHECK_EQ(k->OpenObjectCount(), 0u);
 }
 
 // ---- rules 4, 5 and IOAS map/unmap

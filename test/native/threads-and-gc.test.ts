@@ -36,8 +36,10 @@ describe('worker_threads', function () {
       regs.write32(0x100, 0xabcd1234);
       parentPort.postMessage(regs.read32(0));
       dev.close();`, { token: kernel.token });
+    // Listen for 'exit' before awaiting: a worker's last messages and its exit can be delivered in one turn.
+    const exited = once(w, 'exit');
     const [id] = await once(w, 'message');
-    await once(w, 'exit');
+    await exited;
     assert.equal(id, 0xcd5e0000);
     assert.equal(kernel.device('cdx-00:00').openCount, 0);
   });
@@ -49,10 +51,13 @@ describe('worker_threads', function () {
       const bus = new CdxBus({ kernel: MockKernel.attach(workerData.token) });
       const dev = bus.open('cdx-00:00');
       globalThis.keep = [dev, dev.regions[0].map(), dev.regions[1].map()];
+      parentPort.once('message', () => process.exit(0));
       parentPort.postMessage('open');`, { token: kernel.token });
+    const exited = once(w, 'exit');
     await once(w, 'message');
     assert.equal(kernel.device('cdx-00:00').openCount, 1);
-    await once(w, 'exit');
+    w.postMessage('exit without closing');
+    await exited;
     assert.equal(kernel.device('cdx-00:00').openCount, 0);
     assert.equal(kernel.openObjects(), objects);
   });
@@ -64,6 +69,7 @@ describe('worker_threads', function () {
       let sum = 0;
       for (let i = 0; i < 200; i++) { const d = bus.open('cdx-00:01'); const m = d.regions[0].map(); m.write32(4, i); sum += m.read32(4); d.close(); }
       parentPort.postMessage(sum);`, {});
+    const exited = once(w, 'exit');
     const kernel = MockKernel.fixture({ bound: true });
     const bus = new CdxBus({ kernel });
     for (let i = 0; i < 200; i++) {
@@ -72,6 +78,7 @@ describe('worker_threads', function () {
     }
     const [sum] = await once(w, 'message');
     assert.equal(sum, (199 * 200) / 2);
+    await exited;
   });
 
   it('writing remove while the device is open blocks until the last fd closes (vfio_unregister_group_dev)', async function () {
@@ -83,6 +90,7 @@ describe('worker_threads', function () {
       parentPort.postMessage('writing');
       parentPort.postMessage(raw.writeFile('/sys/bus/cdx/devices/cdx-00:01/remove', '1'));`, { token: kernel.token });
     const messages: unknown[] = [];
+    const exited = once(w, 'exit');
     w.on('message', (m) => messages.push(m));
     while (messages.length === 0) await new Promise((r) => setTimeout(r, 10));
     await new Promise((r) => setTimeout(r, 200));
@@ -91,7 +99,7 @@ describe('worker_threads', function () {
     // removes it from /sys/bus/cdx/devices before the driver's remove blocks.)
     assert.equal(ctl.openCount, 1, 'the device is still open');
     dev.close();
-    await once(w, 'exit');
+    await exited;
     assert.deepEqual(messages, ['writing', 1]);
     assert.equal(ctl.exists, false);
   });
