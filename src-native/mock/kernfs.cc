@@ -302,7 +302,7 @@ Node MockKernel::Impl::LookupDev(const std::vector<std::string>& c) {
 }
 
 // Every name a directory might hold; ListDir() keeps those Lookup() finds, so both always agree.
-std::vector<std::string> MockKernel::Impl::DirCandidates(const std::string& canonical) {
+std::vector<std::string> MockKernel::Impl::DirCandidates() {
   std::vector<std::string> out = {"sys", "dev", "bus", "cdx", "devices", "drivers", "drivers_probe",
                                   "drivers_autoprobe", "rescan", "vfio-cdx", "bind", "unbind",
                                   "platform", "cdx-mock", "kernel", "iommu_groups", "module", "vfio",
@@ -317,7 +317,6 @@ std::vector<std::string> MockKernel::Impl::DirCandidates(const std::string& cano
   }
   for (auto& kv : iommu_groups) out.push_back(std::to_string(kv.first));
   for (auto& g : vfio_groups) out.push_back(g->dev_name);
-  (void)canonical;
   return out;
 }
 
@@ -325,7 +324,7 @@ int MockKernel::Impl::ListDir(const std::string& canonical, std::vector<std::str
   names->clear();
   std::set<std::string> seen;
   std::string prefix = canonical == "/" ? "/" : canonical + "/";
-  for (const std::string& cand : DirCandidates(canonical)) {
+  for (const std::string& cand : DirCandidates()) {
     if (seen.count(cand)) continue;
     if (Lookup(prefix + cand).type == T::kNone) continue;
     seen.insert(cand);

@@ -333,7 +333,7 @@ struct MockKernel::Impl {
   Node LookupDeviceEntry(CdxDevice* dev, const std::vector<std::string>& rest);
   Node LookupIommuGroups(const std::vector<std::string>& c);
   Node LookupDev(const std::vector<std::string>& c);
-  std::vector<std::string> DirCandidates(const std::string& canonical);
+  std::vector<std::string> DirCandidates();
   int ListDir(const std::string& canonical, std::vector<std::string>* names);
   int ShowAttr(const Node& node, std::string* out);
   long StoreAttr(const Node& node, const std::string& data, Lock& lk);

@@ -17,7 +17,9 @@
 // Ownership and threads: one MockKernel is shared (shared_ptr) by every JS
 // environment that uses it; all state is guarded by one mutex, so any thread may
 // call any method. A blocking operation (writing `remove` while a device fd is
-// open, rule 21) waits on a condition variable without holding the mutex.
+// open, rule 21) waits on a condition variable without holding the mutex. Each
+// MockKernel runs one device-model thread, asleep unless a "cdx-test" device has
+// MSI enabled; then it watches that device's MSI_DOORBELL register.
 #pragma once
 
 #include <condition_variable>

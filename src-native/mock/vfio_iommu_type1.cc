@@ -123,18 +123,20 @@ static std::vector<uint8_t> BuildType1Caps(const VfioIommu* iommu, uint32_t shif
   iova.header.version = 1;
   iova.nr_iovas = static_cast<uint32_t>(ranges.size());
 
+  // vfio_info_cap_add(): each capability is padded to 8 bytes; `next` is the following one's offset.
   auto align8 = [](size_t n) { return (n + 7) & ~size_t{7}; };
-  size_t mig_at = 0;
-  size_t avail_at = mig_at + align8(sizeof(mig));
-  size_t iova_at = avail_at + align8(sizeof(avail));
-  size_t total = iova_at + align8(sizeof(iova) + ranges.size() * sizeof(abi::vfio_iova_range));
-  mig.header.next = static_cast<uint32_t>(avail_at + shift);
-  avail.header.next = static_cast<uint32_t>(iova_at + shift);
-  std::vector<uint8_t> buf(total, 0);
-  memcpy(&buf[mig_at], &mig, sizeof(mig));
-  memcpy(&buf[avail_at], &avail, sizeof(avail));
-  memcpy(&buf[iova_at], &iova, sizeof(iova));
-  memcpy(&buf[iova_at + sizeof(iova)], ranges.data(), ranges.size() * sizeof(abi::vfio_iova_range));
+  mig.header.next = static_cast<uint32_t>(shift + align8(sizeof(mig)));
+  avail.header.next = static_cast<uint32_t>(mig.header.next + align8(sizeof(avail)));
+  std::vector<uint8_t> buf;
+  auto append = [&buf, &align8](const void* p, size_t n, bool pad) {
+    const uint8_t* b = static_cast<const uint8_t*>(p);
+    buf.insert(buf.end(), b, b + n);
+    if (pad) buf.resize(align8(buf.size()), 0);
+  };
+  append(&mig, sizeof(mig), true);
+  append(&avail, sizeof(avail), true);
+  append(&iova, sizeof(iova), false);
+  append(ranges.data(), ranges.size() * sizeof(abi::vfio_iova_range), true);
   return buf;
 }
 

@@ -60,7 +60,9 @@ void MockKernel::Impl::VfioUnregisterGroupDev(VfioDevice* device, Lock& lk) {
       break;
     }
   }
-  device->cdev = false;  // vfio_device_del(): vfio-dev/vfioM and the cdev node go away
+  // vfio_device_del(): vfio-dev/vfioM and the cdev node go away now (index -1 hides them), while
+  // the index itself stays allocated until vfio_put_device().
+  device->cdev = false;
   int index = device->index;
   device->index = -1;
   VfioDevicePutRegistration(device);
