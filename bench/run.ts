@@ -64,7 +64,10 @@ function main(): void {
   const natRead = measure(N, () => timeJs(N, (n) => { for (let i = 0; i < n; i++) sink += nat.read32(off); }));
   const jsWrite = measure(N, () => timeJs(N, (n) => { for (let i = 0; i < n; i++) js.write32(off, i); }));
   const natWrite = measure(N, () => timeJs(N, (n) => { for (let i = 0; i < n; i++) nat.write32(off, i); }));
+  const u32 = new Uint32Array(buffer);
+  const rawAtomics = measure(N, () => timeJs(N, (n) => { for (let i = 0; i < n; i++) sink += Atomics.load(u32, off >>> 2); }));
   lines.push(row('read32, JS fast path (Atomics.load)', jsRead, cRead));
+  lines.push(row('  floor: bare Atomics.load on a Uint32Array', rawAtomics, cRead));
   lines.push(row('read32, native accessor (N-API, volatile)', natRead, cRead));
   lines.push(row('write32, JS fast path (Atomics.store)', jsWrite, cWrite));
   lines.push(row('write32, native accessor (N-API, volatile)', natWrite, cWrite));
