@@ -227,15 +227,22 @@ export class CdxBus {
     const e = new VfioError(errno, 'write', undefined, `${BUS}/drivers/${DRIVER}/bind`);
     e.device = name;
     if (errno === 22) {
+      // __vfio_register_dev() checks the iommufd callbacks before it looks for
+      // a group, so on a CONFIG_IOMMUFD kernel (it has /dev/iommu) the missing
+      // .detach_ioas is the cause whenever a group could have been found.
       const hasGroup = typeof this.#k.readLink(`${BUS}/devices/${name}/iommu_group`) === 'string';
-      if (!hasGroup) {
+      const param = this.#k.readFile('/sys/module/vfio/parameters/enable_unsafe_noiommu_mode');
+      const noiommuOn = typeof param === 'string' && /^[Yy1]/.test(param);
+      const iommufd = typeof this.#k.stat('/dev/iommu') !== 'number';
+      const detachIoas = 'this kernel has CONFIG_IOMMUFD=y, and vfio-cdx up to at least Linux 6.12 lacks the ' +
+        '.detach_ioas callback that VFIO then requires, so registration fails with EINVAL (dmesg: "probe with driver ' +
+        'vfio-cdx failed with error -22"). Use a kernel with CONFIG_IOMMUFD=n or with vfio-cdx patched to set ' +
+        '.detach_ioas = vfio_iommufd_physical_detach_ioas';
+      if (iommufd && (hasGroup || noiommuOn)) {
+        e.addHint(`vfio-cdx probe failed: ${detachIoas}`);
+      } else if (!hasGroup && !noiommuOn) {
         e.addHint(`vfio-cdx probe failed: ${name} has no IOMMU group. Without an IOMMU, load vfio with ` +
-          'enable_unsafe_noiommu_mode=1 (CONFIG_VFIO_NOIOMMU) before binding');
-      } else if (typeof this.#k.stat('/dev/iommu') !== 'number') {
-        e.addHint('vfio-cdx probe failed: this kernel has CONFIG_IOMMUFD=y, and vfio-cdx up to at least Linux 6.12 ' +
-          'lacks the .detach_ioas callback that VFIO then requires, so registration fails with EINVAL ' +
-          '(dmesg: "probe with driver vfio-cdx failed with error -22"). Use a kernel with CONFIG_IOMMUFD=n or with ' +
-          'vfio-cdx patched to set .detach_ioas = vfio_iommufd_physical_detach_ioas');
+          'enable_unsafe_noiommu_mode=1 (CONFIG_VFIO_NOIOMMU) before binding' + (iommufd ? `; and note that ${detachIoas}` : ''));
       } else {
         e.addHint('vfio-cdx probe failed; see dmesg for the reason');
       }

@@ -14,14 +14,31 @@
  * on both.
  */
 import { CdxBus, type Kernel } from '../../lib';
-import { MockKernel, type MockProfile } from '../../lib/mock';
+import { MockKernel, type MockKernelOptions } from '../../lib/mock';
 import { RawKernel } from '../../lib/raw';
 
 export const kind: 'mock' | 'system' = process.env.VFIO_CDX_TEST_KERNEL === 'system' ? 'system' : 'mock';
-export const profile: MockProfile | 'system' =
-  kind === 'system' ? 'system' : ((process.env.VFIO_CDX_TEST_PROFILE as MockProfile | undefined) ?? 'noiommu');
+
+/**
+ * Mock configurations by name: the four MockKernel profiles, plus
+ * 'noiommu-stock', the twin of the VM tier's `stock` kernel (no IOMMU,
+ * no-IOMMU mode on, CONFIG_IOMMUFD=y and an unpatched vfio-cdx).
+ */
+const MOCK_CONFIGS: Record<string, MockKernelOptions> = {
+  'linux-6.12': { profile: 'linux-6.12' },
+  'linux-6.12-iommufd': { profile: 'linux-6.12-iommufd' },
+  cdev: { profile: 'cdev' },
+  noiommu: { profile: 'noiommu' },
+  'noiommu-stock': { profile: 'noiommu', vfioCdxDetachIoas: false },
+};
+
+export const profile: string = kind === 'system' ? 'system' : (process.env.VFIO_CDX_TEST_PROFILE ?? 'noiommu');
+if (kind === 'mock' && !(profile in MOCK_CONFIGS)) throw new Error(`unknown VFIO_CDX_TEST_PROFILE ${profile}`);
+
 /** The kernel's vfio-cdx fails to probe (CONFIG_IOMMUFD=y without .detach_ioas). */
-export const probeBug = kind === 'system' ? process.env.VFIO_CDX_TEST_VARIANT === 'stock' : profile === 'linux-6.12-iommufd';
+export const probeBug = kind === 'system'
+  ? process.env.VFIO_CDX_TEST_VARIANT === 'stock'
+  : MOCK_CONFIGS[profile]!.vfioCdxDetachIoas === false || profile === 'linux-6.12-iommufd';
 
 export const DEV0 = 'cdx-00:00';  // 4 KiB registers (cdx-test model) + 4 KiB read-only, 4 MSI
 export const DEV1 = 'cdx-00:01';  // 64 KiB + 2 KiB (not mappable), no MSI
@@ -38,7 +55,7 @@ export interface Env {
 
 /** A kernel for one test: a fresh fixture mock, or the system kernel. */
 export function makeEnv(): Env {
-  const mock = kind === 'mock' ? MockKernel.fixture({ profile: profile as MockProfile }) : undefined;
+  const mock = kind === 'mock' ? MockKernel.fixture(MOCK_CONFIGS[profile]) : undefined;
   return { kernel: mock, mock, bus: new CdxBus({ kernel: mock }), raw: new RawKernel(mock) };
 }
 
