@@ -9,6 +9,7 @@
  */
 import { closedError, invalidArgType, outOfRange } from './errors';
 import { Mapping, type AccessorMode, type MappingParent } from './mapping';
+import { Msi } from './msi';
 import { native, type NativeDeviceHandle, type NativeRegionInfo } from './native';
 
 /** What VFIO_DEVICE_GET_INFO says about the device. */
@@ -121,6 +122,8 @@ export class Device implements Disposable, MappingParent {
   readonly info: DeviceInfo;
   readonly regions: readonly Region[];
   readonly busMaster: BusMaster;
+  /** MSI interrupts. */
+  readonly msi: Msi;
   readonly #handle: NativeDeviceHandle;
   readonly #mappings = new Set<Mapping>();
 
@@ -142,6 +145,7 @@ export class Device implements Disposable, MappingParent {
     });
     this.regions = Object.freeze(handle.regions().map((r) => new Region(this, r)));
     this.busMaster = new BusMaster(handle);
+    this.msi = new Msi(handle, this.name);
     finalizer.register(this, { handle, name: this.name }, this);
   }
 
@@ -170,6 +174,7 @@ export class Device implements Disposable, MappingParent {
   /** Unmaps every mapping (detaching their buffers) and closes the device. Idempotent. */
   close(): void {
     if (!this.#handle.closed()) this.#handle.close();
+    this.msi._closed();
     for (const m of this.#mappings) m._invalidate();
     this.#mappings.clear();
     finalizer.unregister(this);

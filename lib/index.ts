@@ -13,5 +13,6 @@
 export { CdxBus, type CdxBusOptions, type CdxDeviceEntry, type OpenOptions } from './bus';
 export { BusMaster, Device, Region, type DeviceInfo, type MapOptions } from './device';
 export { Mapping, type AccessorMode } from './mapping';
+export { Msi, MsiVector, type WaitOptions } from './msi';
 export { VfioError, errnoName, errnoNumber, type CodedError } from './errors';
 export { Kernel, SystemKernel, systemKernel } from './kernel';

@@ -57,6 +57,12 @@ export interface NativeDeviceHandle {
   setBusMaster(enable: boolean): void;
   map(index: number, offset: number | bigint, length: number | bigint): [NativeMappingHandle, ArrayBuffer | null];
   close(): void;
+  msiInfo(): { count: number; enabled: boolean; vectors: number };
+  msiEnable(vectors: number, callback: (vector: number, count: number) => void): void;
+  msiPoll(vector: number, on: boolean): void;
+  msiRef(vector: number, on: boolean): void;
+  msiTrigger(vector: number): void;
+  msiDisable(): void;
 }
 
 export interface NativeStat {

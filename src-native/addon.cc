@@ -162,19 +162,26 @@ Napi::Object AbiTable(Napi::Env env) {
 }
 
 // Environment teardown: close every device still open, without touching JS
-// (the heap is going away). Their mappings are unmapped and fds closed.
-void Teardown(void* arg) {
+// (the heap is going away). Their mappings are unmapped, MSI poll handles
+// closed and fds closed. Asynchronous because uv handles finish closing on a
+// later loop turn: the hook is removed when the last one has.
+void Teardown(napi_async_cleanup_hook_handle handle, void* arg) {
   auto* data = static_cast<AddonData*>(arg);
   *data->alive = false;
   auto devices = data->devices;  // CloseHandles erases from the set
   for (NativeDevice* d : devices) d->CloseHandles(false);
+  if (data->pending_closes == 0) {
+    napi_remove_async_cleanup_hook(handle);
+  } else {
+    data->cleanup_handle = handle;
+  }
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   auto* data = new AddonData();
   data->env = env;
   env.SetInstanceData<AddonData>(data);  // deleted by the environment at teardown
-  napi_add_env_cleanup_hook(env, Teardown, data);
+  napi_add_async_cleanup_hook(env, Teardown, data, nullptr);
   data->owner_key = Napi::Persistent(Napi::Symbol::New(env, "vfio-cdx mapping"));
 
   data->kernel_ctor = Napi::Persistent(NativeKernel::Define(env));

@@ -21,6 +21,12 @@ Napi::Function NativeDevice::Define(Napi::Env env) {
                          Method<NativeDevice, &NativeDevice::SetBusMaster>(env, "setBusMaster"),
                          Method<NativeDevice, &NativeDevice::Map>(env, "map"),
                          Method<NativeDevice, &NativeDevice::Close>(env, "close"),
+                         Method<NativeDevice, &NativeDevice::MsiInfo>(env, "msiInfo"),
+                         Method<NativeDevice, &NativeDevice::MsiEnable>(env, "msiEnable"),
+                         Method<NativeDevice, &NativeDevice::MsiPoll>(env, "msiPoll"),
+                         Method<NativeDevice, &NativeDevice::MsiRef>(env, "msiRef"),
+                         Method<NativeDevice, &NativeDevice::MsiTrigger>(env, "msiTrigger"),
+                         Method<NativeDevice, &NativeDevice::MsiDisable>(env, "msiDisable"),
                      });
 }
 
@@ -35,6 +41,7 @@ NativeDevice::NativeDevice(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Na
   device_ = std::move(*device);
   data_ = GetData(info.Env());
   data_->devices.insert(this);
+  device_->before_msi_close = [this] { StopPolls(); };
 }
 
 NativeDevice::~NativeDevice() { CloseHandles(false); }
@@ -130,6 +137,167 @@ Napi::Value NativeDevice::Map(const Napi::CallbackInfo& info) {
 
 Napi::Value NativeDevice::Close(const Napi::CallbackInfo& info) {
   CloseHandles(true);
+  return info.Env().Undefined();
+}
+
+}  // namespace vfiocdx
+
+// ---- MSI delivery ----------------------------------------------------------
+//
+// Each enabled vector has an eventfd (owned by the Device) and a uv_poll on
+// this environment's own loop (never uv_default_loop: workers have their own).
+// Polling starts when JavaScript listens and stops when it stops listening;
+// an unref'd vector does not keep the loop alive. On readable, the eventfd is
+// drained to EAGAIN (the kernel adds 1 per interrupt, so the value read is the
+// number of interrupts since the last read: they coalesce) and the count is
+// delivered. Before an eventfd is closed its poll handle is uv_close()d, which
+// removes the fd from epoll at once; the struct is freed by the close callback.
+
+namespace vfiocdx {
+
+struct NativeDevice::VectorPoll {
+  uv_poll_t handle;
+  NativeDevice* owner;  // null once closing
+  AddonData* data;
+  std::shared_ptr<Kernel> kernel;
+  uint32_t vector;
+  int fd;
+  bool active = false;
+  bool refed = true;
+};
+
+namespace {
+
+void OnPollClosed(uv_handle_t* h) {
+  auto* vp = static_cast<NativeDevice::VectorPoll*>(h->data);
+  AddonData* data = vp->data;
+  delete vp;
+  data->PollClosed();
+}
+
+}  // namespace
+
+void NativeDevice::StopPolls() {
+  for (VectorPoll* vp : polls_) {
+    vp->owner = nullptr;
+    vp->data->pending_closes++;
+    uv_close(reinterpret_cast<uv_handle_t*>(&vp->handle), OnPollClosed);
+  }
+  polls_.clear();
+}
+
+void NativeDevice::DeliverMsi(uint32_t vector, uint64_t count) {
+  Napi::Env env = Env();
+  Napi::HandleScope scope(env);
+  try {
+    msi_callback_.MakeCallback(env.Global(), {Napi::Number::New(env, vector),
+                                              Napi::Number::New(env, static_cast<double>(count))},
+                               *msi_async_);
+  } catch (const Napi::Error& e) {
+    // An exception from a listener is an uncaught exception of the process,
+    // as for any event emitter driven by the loop.
+    napi_fatal_exception(env, e.Value());
+  }
+}
+
+namespace {
+
+void OnReadable(uv_poll_t* handle, int status, int /*events*/) {
+  auto* vp = static_cast<NativeDevice::VectorPoll*>(handle->data);
+  if (vp->owner == nullptr) return;
+  uint64_t total = 0;
+  for (;;) {
+    uint64_t value = 0;
+    long n = vp->kernel->Read(vp->fd, &value, sizeof value);
+    if (n != static_cast<long>(sizeof value)) break;  // -EAGAIN: drained
+    total += value;
+  }
+  if (total > 0 || status < 0) vp->owner->DeliverMsi(vp->vector, total);
+}
+
+}  // namespace
+
+Napi::Value NativeDevice::MsiInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("count", Napi::Number::New(env, device_->closed() ? 0 : device_->msi_count()));
+  o.Set("enabled", Napi::Boolean::New(env, device_->msi_enabled()));
+  o.Set("vectors", Napi::Number::New(env, static_cast<double>(polls_.size())));
+  return o;
+}
+
+// msiEnable(vectors, callback(vector, count))
+Napi::Value NativeDevice::MsiEnable(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t vectors = ArgU32(info, 0, "vectors");
+  if (!info[1].IsFunction()) ThrowTypeError(env, "ERR_INVALID_ARG_TYPE", "The \"callback\" argument must be a function");
+  std::vector<int> fds = device("msi.enable").EnableMsi(vectors);
+  uv_loop_t* loop = nullptr;
+  napi_get_uv_event_loop(env, &loop);
+  msi_callback_ = Napi::Persistent(info[1].As<Napi::Function>());
+  msi_async_ = std::make_unique<Napi::AsyncContext>(env, "vfio-cdx:msi");
+  for (uint32_t v = 0; v < fds.size(); v++) {
+    auto* vp = new VectorPoll{};
+    vp->owner = this;
+    vp->data = data_;
+    vp->kernel = GetData(env)->ContextFor(device_->shared_kernel())->sys()->shared_kernel();
+    vp->vector = v;
+    vp->fd = fds[v];
+    int rc = uv_poll_init(loop, &vp->handle, vp->fd);
+    if (rc != 0) {
+      delete vp;
+      device_->DisableMsi();
+      throw SysError(-rc, "uv_poll_init", "", device_->name());
+    }
+    vp->handle.data = vp;
+    polls_.push_back(vp);
+  }
+  return env.Undefined();
+}
+
+NativeDevice::VectorPoll* NativeDevice::Vector(const Napi::CallbackInfo& info) {
+  uint32_t v = ArgU32(info, 0, "vector");
+  if (device_->closed() || polls_.empty()) {
+    throw UsageError("ERR_VFIO_CLOSED", "MSI of " + device_->name() + " is disabled");
+  }
+  if (v >= polls_.size()) ThrowRangeError(info.Env(), "ERR_OUT_OF_RANGE", "no MSI vector " + std::to_string(v));
+  return polls_[v];
+}
+
+// msiPoll(vector, on): start or stop watching the vector's eventfd.
+Napi::Value NativeDevice::MsiPoll(const Napi::CallbackInfo& info) {
+  VectorPoll* vp = Vector(info);
+  bool on = ArgBool(info, 1, "on");
+  if (on && !vp->active) {
+    int rc = uv_poll_start(&vp->handle, UV_READABLE, OnReadable);
+    if (rc != 0) throw SysError(-rc, "uv_poll_start", "", device_->name());
+    if (!vp->refed) uv_unref(reinterpret_cast<uv_handle_t*>(&vp->handle));
+  } else if (!on && vp->active) {
+    uv_poll_stop(&vp->handle);
+  }
+  vp->active = on;
+  return info.Env().Undefined();
+}
+
+// msiRef(vector, on): whether a polling vector keeps the event loop alive.
+Napi::Value NativeDevice::MsiRef(const Napi::CallbackInfo& info) {
+  VectorPoll* vp = Vector(info);
+  vp->refed = ArgBool(info, 1, "on");
+  auto* h = reinterpret_cast<uv_handle_t*>(&vp->handle);
+  if (vp->refed) uv_ref(h); else uv_unref(h);
+  return info.Env().Undefined();
+}
+
+Napi::Value NativeDevice::MsiTrigger(const Napi::CallbackInfo& info) {
+  uint32_t v = ArgU32(info, 0, "vector");
+  device("msi.trigger").TriggerMsi(v);
+  return info.Env().Undefined();
+}
+
+Napi::Value NativeDevice::MsiDisable(const Napi::CallbackInfo& info) {
+  if (!device_->closed()) device_->DisableMsi();
+  msi_callback_.Reset();
+  msi_async_.reset();
   return info.Env().Undefined();
 }
 

@@ -8,8 +8,10 @@
 #pragma once
 
 #include <napi.h>
+#include <uv.h>
 
 #include <memory>
+#include <vector>
 
 #include "mapping.h"
 #include "vfio_device.h"
@@ -38,14 +40,33 @@ class NativeDevice : public Napi::ObjectWrap<NativeDevice> {
   Napi::Value SetBusMaster(const Napi::CallbackInfo& info);
   Napi::Value Map(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
+  Napi::Value MsiInfo(const Napi::CallbackInfo& info);
+  Napi::Value MsiEnable(const Napi::CallbackInfo& info);
+  Napi::Value MsiPoll(const Napi::CallbackInfo& info);
+  Napi::Value MsiRef(const Napi::CallbackInfo& info);
+  Napi::Value MsiTrigger(const Napi::CallbackInfo& info);
+  Napi::Value MsiDisable(const Napi::CallbackInfo& info);
 
   void UnmapChild(const std::shared_ptr<MappingCore>& core) { device_->Unmap(core, true); }
+  // Called from a vector's uv_poll callback on the JS thread.
+  void DeliverMsi(uint32_t vector, uint64_t count);
   // Closes everything; `notify` detaches JS buffers (JS thread only, never at teardown).
   void CloseHandles(bool notify);
 
+ public:
+  struct VectorPoll;  // public for the uv callbacks in napi_device.cc
+
  private:
   Device& device(const char* what);
+  VectorPoll* Vector(const Napi::CallbackInfo& info);
+  void StopPolls();  // uv_close every vector's poll handle (before its eventfd closes)
+
   std::unique_ptr<Device> device_;
+  // MSI delivery: one uv_poll per vector on this environment's loop. Each
+  // VectorPoll is freed by its uv_close callback; `polls_` only points at them.
+  std::vector<VectorPoll*> polls_;
+  Napi::FunctionReference msi_callback_;
+  std::unique_ptr<Napi::AsyncContext> msi_async_;
   AddonData* data_ = nullptr;  // null once unregistered (closed or environment torn down)
 };
 

@@ -30,6 +30,16 @@ struct AddonData {
   std::map<const Kernel*, std::weak_ptr<VfioContext>> contexts;
   Napi::ObjectReference system_kernel;
   Napi::Reference<Napi::Symbol> owner_key;  // property linking a mapping's ArrayBuffer to its mapping  // this environment's handle on the real kernel
+  // uv handles being closed (their close callbacks free them); environment
+  // teardown waits for them through the async cleanup hook.
+  int pending_closes = 0;
+  napi_async_cleanup_hook_handle cleanup_handle = nullptr;
+  void PollClosed() {
+    if (--pending_closes == 0 && cleanup_handle != nullptr) {
+      napi_remove_async_cleanup_hook(cleanup_handle);
+      cleanup_handle = nullptr;
+    }
+  }
   // Shared with trace hooks, which may outlive this struct: false once torn down.
   std::shared_ptr<bool> alive = std::make_shared<bool>(true);
   napi_env env = nullptr;

@@ -2,6 +2,7 @@
 #include "vfio_device.h"
 
 #include <fcntl.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -135,6 +136,15 @@ void Device::ReadInfo() {
   }
   regions_.clear();
   for (uint32_t i = 0; i < info_.num_regions; i++) regions_.push_back(ReadRegionInfo(i));
+  msi_count_ = 0;
+  if (info_.num_irqs > 0) {
+    abi::vfio_irq_info irq{};
+    irq.argsz = sizeof irq;
+    irq.index = 0;
+    sys().Ioctl(fd_.get(), abi::VFIO_DEVICE_GET_IRQ_INFO, reinterpret_cast<uintptr_t>(&irq),
+                "VFIO_DEVICE_GET_IRQ_INFO", name_);
+    if (irq.flags & abi::VFIO_IRQ_INFO_EVENTFD) msi_count_ = irq.count;
+  }
 }
 
 // VFIO_DEVICE_GET_REGION_INFO, growing the buffer when the kernel asks for more
@@ -221,7 +231,71 @@ void Device::Unmap(const std::shared_ptr<MappingCore>& mapping, bool notify) {
   mapping->Unmap(notify);
 }
 
+namespace {
+
+// A vfio_irq_set for index 0 with room for `count` eventfds.
+std::vector<uint32_t> IrqSet(uint32_t flags, uint32_t start, uint32_t count, const std::vector<int>& fds) {
+  std::vector<uint32_t> buf((abi::VFIO_IRQ_SET_MINSZ + 4 * fds.size() + 3) / 4);
+  auto* set = reinterpret_cast<abi::vfio_irq_set*>(buf.data());
+  set->argsz = static_cast<uint32_t>(abi::VFIO_IRQ_SET_MINSZ + 4 * fds.size());
+  set->flags = flags;
+  set->index = 0;
+  set->start = start;
+  set->count = count;
+  for (size_t i = 0; i < fds.size(); i++) reinterpret_cast<int32_t*>(set->data)[i] = fds[i];
+  return buf;
+}
+
+}  // namespace
+
+std::vector<int> Device::EnableMsi(uint32_t vectors) {
+  CheckOpen("msi.enable");
+  if (msi_count_ == 0) throw UsageError("ERR_VFIO_NO_MSI", name_ + " has no MSI vectors");
+  if (vectors == 0 || vectors > msi_count_) {
+    throw UsageError("ERR_OUT_OF_RANGE", name_ + " has " + std::to_string(msi_count_) + " MSI vectors, not " +
+                                             std::to_string(vectors));
+  }
+  if (!msi_fds_.empty()) {
+    throw UsageError("ERR_VFIO_MSI_ENABLED",
+                     "MSI is already enabled on " + name_ + ": disable it first (live vectors are never re-programmed)");
+  }
+  std::vector<UniqueFd> owned;
+  std::vector<int> fds;
+  for (uint32_t v = 0; v < vectors; v++) {
+    int fd = sys().kernel().Eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (fd < 0) throw SysError(-fd, "eventfd", "", name_ + " MSI vector " + std::to_string(v));
+    owned.emplace_back(ctx_->sys(), fd, name_ + " MSI vector " + std::to_string(v));
+    fds.push_back(fd);
+  }
+  auto set = IrqSet(abi::VFIO_IRQ_SET_DATA_EVENTFD | abi::VFIO_IRQ_SET_ACTION_TRIGGER, 0, vectors, fds);
+  sys().Ioctl(fd_.get(), abi::VFIO_DEVICE_SET_IRQS, reinterpret_cast<uintptr_t>(set.data()), "VFIO_DEVICE_SET_IRQS",
+              name_);
+  msi_fds_ = std::move(owned);
+  return fds;
+}
+
+void Device::TriggerMsi(uint32_t vector) {
+  CheckOpen("msi.trigger");
+  auto set = IrqSet(abi::VFIO_IRQ_SET_DATA_NONE | abi::VFIO_IRQ_SET_ACTION_TRIGGER, vector, 1, {});
+  sys().Ioctl(fd_.get(), abi::VFIO_DEVICE_SET_IRQS, reinterpret_cast<uintptr_t>(set.data()), "VFIO_DEVICE_SET_IRQS",
+              name_);
+}
+
+void Device::DisableMsi() {
+  if (msi_fds_.empty()) return;
+  if (before_msi_close) before_msi_close();
+  if (fd_.valid()) {
+    auto set = IrqSet(abi::VFIO_IRQ_SET_DATA_NONE | abi::VFIO_IRQ_SET_ACTION_TRIGGER, 0, 0, {});
+    // A failure leaves the kernel holding its own eventfd references; the
+    // device's last close frees them anyway (vfio_cdx_irqs_cleanup).
+    sys().TryIoctl(fd_.get(), abi::VFIO_DEVICE_SET_IRQS, reinterpret_cast<uintptr_t>(set.data()),
+                   "VFIO_DEVICE_SET_IRQS", name_);
+  }
+  msi_fds_.clear();
+}
+
 void Device::Close(bool notify) {
+  DisableMsi();
   for (auto& m : mappings_) m->Unmap(notify);
   mappings_.clear();
   fd_.Reset();

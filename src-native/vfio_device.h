@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <functional>
 #include <vector>
 
 #include "abi.h"
@@ -48,11 +49,30 @@ class Device {
   int group_number() const { return group_ ? group_->number() : -1; }
   bool noiommu() const { return group_ && group_->noiommu(); }
   const std::string& node() const { return node_; }
+  const std::shared_ptr<Kernel>& shared_kernel() const { return ctx_->sys()->shared_kernel(); }
   int fd() const;
   const abi::vfio_device_info& info() const { return info_; }
   const std::vector<RegionInfo>& regions() const { return regions_; }
 
   void Reset();
+
+  // MSI (index 0, the only IRQ index of vfio-cdx). The count is from
+  // VFIO_DEVICE_GET_IRQ_INFO at open (0 when the device has none).
+  uint32_t msi_count() const { return msi_count_; }
+  bool msi_enabled() const { return !msi_fds_.empty(); }
+  // Creates one eventfd per vector (EFD_CLOEXEC|EFD_NONBLOCK) and attaches
+  // all of them in a single SET_IRQS: vfio-cdx frees and re-requests an IRQ
+  // every time a vector is set, so vectors are never re-programmed while live.
+  // Returns the eventfds (owned by the Device until DisableMsi/Close).
+  std::vector<int> EnableMsi(uint32_t vectors);
+  // SET_IRQS DATA_NONE|TRIGGER start=vector count=1: the kernel's loopback.
+  void TriggerMsi(uint32_t vector);
+  // SET_IRQS DATA_NONE|TRIGGER count=0 (frees every trigger and the vectors),
+  // then closes the eventfds. The caller has stopped polling them.
+  void DisableMsi();
+  // Runs before the eventfds are closed (on DisableMsi and Close): the N-API
+  // layer stops its uv_poll handles there.
+  std::function<void()> before_msi_close;
   bool BusMasterSupported();
   void SetBusMaster(bool enable);
   std::shared_ptr<MappingCore> Map(uint32_t index, uint64_t offset, uint64_t length);
@@ -78,6 +98,8 @@ class Device {
   std::shared_ptr<IommufdSession> iommufd_;
   UniqueFd fd_;
   std::vector<std::shared_ptr<MappingCore>> mappings_;
+  uint32_t msi_count_ = 0;
+  std::vector<UniqueFd> msi_fds_;
   abi::vfio_device_info info_{};
   std::vector<RegionInfo> regions_;
 };

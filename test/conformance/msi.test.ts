@@ -1,0 +1,246 @@
+// MSI: VFIO_DEVICE_SET_IRQS (drivers/vfio/cdx/intr.c, vfio_set_irqs_validate_and_prepare)
+// and delivery on the event loop. The cdx-test device raises vector v when the
+// driver writes v + 1 to its MSI_DOORBELL register.
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+import { DEV0, DEV1, REG, probeBug, useEnv } from '../helpers/target';
+import { C, E, SYS, struct } from '../helpers/raw-open';
+import type { RawKernel } from '../../lib/raw';
+
+const MSI_DOORBELL = 0x14;
+const MSI_FIRED = 0x18;
+const TRIGGER = () => C.VFIO_IRQ_SET_ACTION_TRIGGER!;
+
+function irqSet(flags: number, start: number, count: number, data: number[] = [], dataWidth: 1 | 4 = 4) {
+  const s = struct('vfio_irq_set', { flags, start, count }, data.length * dataWidth);
+  const dv = new DataView(s.bytes.buffer);
+  data.forEach((v, i) => (dataWidth === 4 ? dv.setInt32(20 + 4 * i, v, true) : dv.setUint8(20 + i, v)));
+  return s.bytes;
+}
+
+/** Reads an eventfd (non-blocking): its counter, or -errno (-EAGAIN when zero). */
+function readEventfd(raw: RawKernel, fd: number): number {
+  const b = new BigUint64Array(1);
+  const n = raw.read(fd, b);
+  return n === 8 ? Number(b[0]) : n;
+}
+
+(probeBug ? describe.skip : describe)('MSI interrupts (drivers/vfio/cdx/intr.c)', function () {
+  const env = useEnv({ bind: true });
+
+  describe('through the API', function () {
+    it('counts the vectors from GET_IRQ_INFO: 4 on the test device, 0 without MSI', function () {
+      using d0 = env().bus.open(DEV0);
+      using d1 = env().bus.open(DEV1);
+      assert.equal(d0.msi.count, 4);
+      assert.equal(d1.msi.count, 0);
+      assert.throws(() => d1.msi.enable(), { code: 'ERR_VFIO_NO_MSI' });
+    });
+
+    it('software trigger (DATA_NONE loopback) delivers an interrupt on the event loop', async function () {
+      using dev = env().bus.open(DEV0);
+      const vectors = dev.msi.enable();
+      assert.equal(vectors.length, 4);
+      const got = vectors[2]!.wait();
+      dev.msi.trigger(2);
+      assert.equal(await got, 1);
+    });
+
+    it('the device raising MSI (doorbell) reaches the vector through the kernel and the eventfd', async function () {
+      using dev = env().bus.open(DEV0);
+      using regs = dev.regions[0]!.map();
+      const [, v1] = dev.msi.enable(2);
+      assert.equal(regs.read32(REG.MSI_ENABLE), 1, 'the controller enabled MSI');
+      const fired = regs.read32(MSI_FIRED);
+      const got = v1!.wait();
+      regs.write32(MSI_DOORBELL, 1 + 1);
+      assert.equal(await got, 1);
+      assert.equal(regs.read32(MSI_FIRED), fired + 1);
+    });
+
+    it('interrupts between two turns of the loop coalesce into one event with their count', async function () {
+      using dev = env().bus.open(DEV0);
+      const [v0] = dev.msi.enable(1);
+      const got = v0!.wait();
+      dev.msi.trigger(0);
+      dev.msi.trigger(0);
+      dev.msi.trigger(0);
+      assert.equal(await got, 3);
+    });
+
+    it('enable twice is refused: live vectors are never re-programmed', function () {
+      using dev = env().bus.open(DEV0);
+      dev.msi.enable(1);
+      assert.throws(() => dev.msi.enable(1), { code: 'ERR_VFIO_MSI_ENABLED' });
+      assert.throws(() => dev.msi.enable(5), { code: 'ERR_OUT_OF_RANGE' });
+    });
+
+    it('trigger before enable is EINVAL (MSI not configured in the kernel)', function () {
+      using dev = env().bus.open(DEV0);
+      assert.throws(() => dev.msi.trigger(0), { code: 'EINVAL', request: 'VFIO_DEVICE_SET_IRQS' });
+    });
+
+    it('disable detaches the eventfds: waits reject with ERR_VFIO_CLOSED, the controller disables MSI', async function () {
+      using dev = env().bus.open(DEV0);
+      using regs = dev.regions[0]!.map();
+      const [v0] = dev.msi.enable(1);
+      const pending = v0!.wait();
+      dev.msi.disable();
+      await assert.rejects(pending, { code: 'ERR_VFIO_CLOSED' });
+      assert.equal(regs.read32(REG.MSI_ENABLE), 0);
+      assert.equal(dev.msi.enabled, false);
+      assert.throws(() => dev.msi.trigger(0), { code: 'EINVAL' });
+      dev.msi.enable(1);  // and it can be enabled again
+    });
+
+    it('a wait can be aborted; the async iterator yields counts and ends on break', async function () {
+      using dev = env().bus.open(DEV0);
+      const [v0] = dev.msi.enable(1);
+      const ac = new AbortController();
+      const waiting = v0!.wait({ signal: ac.signal });
+      ac.abort();
+      await assert.rejects(waiting, { name: 'AbortError' });
+      const seen: number[] = [];
+      setImmediate(() => dev.msi.trigger(0));
+      for await (const n of v0!) {
+        seen.push(n);
+        if (seen.length === 2) break;
+        setImmediate(() => dev.msi.trigger(0));
+      }
+      assert.deepEqual(seen, [1, 1]);
+      assert.equal(v0!.listenerCount('interrupt'), 0);
+    });
+
+    it('closing the device with MSI enabled releases every eventfd', function () {
+      const { bus } = env();
+      const before = require('node:fs').readdirSync('/proc/self/fd').length;
+      const dev = bus.open(DEV0);
+      const [v0] = dev.msi.enable();
+      v0!.on('interrupt', () => undefined);
+      dev.close();
+      assert.equal(require('node:fs').readdirSync('/proc/self/fd').length, before);
+    });
+
+    it('an unref()d vector does not keep the process alive; a ref()d one does', function () {
+      const lib = path.join(__dirname, '..', '..', 'lib');
+      const script = (unref: boolean) => `
+        const { CdxBus } = require(${JSON.stringify(lib)}); const { MockKernel } = require(${JSON.stringify(lib + '/mock')});
+        const kernel = process.env.VFIO_CDX_TEST_KERNEL === 'system' ? undefined : MockKernel.fixture({ bound: true });
+        const bus = new CdxBus({ kernel }); if (!kernel) bus.bind('cdx-00:00');
+        const dev = bus.open('cdx-00:00'); const [v] = dev.msi.enable(1); v.on('interrupt', () => {});
+        ${unref ? 'v.unref();' : ''} console.log('listening');`;
+      const run = (unref: boolean) => spawnSync(process.execPath, ['-e', script(unref)], { encoding: 'utf8', timeout: 3000 });
+      const free = run(true);
+      assert.equal(free.status, 0, free.stderr);
+      const held = run(false);
+      assert.equal(held.signal, 'SIGTERM', 'still running when the timeout killed it');
+      assert.match(held.stdout, /listening/);
+    });
+  });
+
+  describe('VFIO_DEVICE_SET_IRQS with raw eventfds (the kernel rules)', function () {
+    let efds: number[] = [];
+    const eventfds = (raw: RawKernel, n: number) => {
+      for (let i = 0; i < n; i++) efds.push(raw.eventfd(0, SYS.EFD_CLOEXEC! | SYS.EFD_NONBLOCK!));
+      return efds.slice(-n);
+    };
+    afterEach(function () {
+      for (const fd of efds) env().raw.close(fd);
+      efds = [];
+    });
+    const EVENTFD = () => C.VFIO_IRQ_SET_DATA_EVENTFD! | TRIGGER();
+    const NONE = () => C.VFIO_IRQ_SET_DATA_NONE! | TRIGGER();
+
+    it('EVENTFD on a closed fd is EBADF, on a fd that is not an eventfd EINVAL', function () {
+      const { raw, bus } = env();
+      using dev = bus.open(DEV0);
+      assert.equal(raw.ioctl(dev.fd, C.VFIO_DEVICE_SET_IRQS!, irqSet(EVENTFD(), 0, 1, [100000])), -E.EBADF);
+      assert.equal(raw.ioctl(dev.fd, C.VFIO_DEVICE_SET_IRQS!, irqSet(EVENTFD(), 0, 1, [dev.fd])), -E.EINVAL);
+    });
+
+    it('argsz shorter than count eventfds is EINVAL; start + count beyond the vectors EINVAL', function () {
+      const { raw, bus } = env();
+      using dev = bus.open(DEV0);
+      const [a] = eventfds(raw, 1);
+      const short = irqSet(EVENTFD(), 0, 2, [a!]);
+      assert.equal(raw.ioctl(dev.fd, C.VFIO_DEVICE_SET_IRQS!, short), -E.EINVAL);
+      assert.equal(raw.ioctl(dev.fd, C.VFIO_DEVICE_SET_IRQS!, irqSet(EVENTFD(), 3, 2, [a!, a!])), -E.EINVAL);
+      assert.equal(raw.ioctl(dev.fd, C.VFIO_DEVICE_SET_IRQS!, irqSet(EVENTFD(), 4, 0)), -E.EINVAL);
+    });
+
+    it('loopback signals exactly the vectors that have an eventfd, adding 1 each', function () {
+      const { raw, bus } = env();
+      using dev = bus.open(DEV0);
+      const [a, b] = eventfds(raw, 2);
+      assert.equal(raw.ioctl(dev.fd, C.VFIO_DEVICE_SET_IRQS!, irqSet(EVENTFD(), 0, 2, [a!, b!])), 0);
+      assert.equal(raw.ioctl(dev.fd, C.VFIO_DEVICE_SET_IRQS!, irqSet(NONE(), 0, 4)), 0);
+      assert.equal(raw.ioctl(dev.fd, C.VFIO_DEVICE_SET_IRQS!, irqSet(NONE(), 1, 1)), 0);
+      assert.equal(readEventfd(raw, a!), 1);
+      assert.equal(readEventfd(raw, b!), 2);
+    });
+
+    it('DATA_BOOL loopback signals the vectors whose byte is non-zero', function () {
+      const { raw, bus } = env();
+      using dev = bus.open(DEV0);
+      const [a, b] = eventfds(raw, 2);
+      assert.equal(raw.ioctl(dev.fd, C.VFIO_DEVICE_SET_IRQS!, irqSet(EVENTFD(), 0, 2, [a!, b!])), 0);
+      const bool = irqSet(C.VFIO_IRQ_SET_DATA_BOOL! | TRIGGER(), 0, 2, [0, 7], 1);
+      assert.equal(raw.ioctl(dev.fd, C.VFIO_DEVICE_SET_IRQS!, bool), 0);
+      assert.equal(readEventfd(raw, a!), -E.EAGAIN);
+      assert.equal(readEventfd(raw, b!), 1);
+    });
+
+    it('a negative fd de-assigns one vector; the others stay', function () {
+      const { raw, bus } = env();
+      using dev = bus.open(DEV0);
+      const [a, b] = eventfds(raw, 2);
+      assert.equal(raw.ioctl(dev.fd, C.VFIO_DEVICE_SET_IRQS!, irqSet(EVENTFD(), 0, 2, [a!, b!])), 0);
+      assert.equal(raw.ioctl(dev.fd, C.VFIO_DEVICE_SET_IRQS!, irqSet(EVENTFD(), 0, 1, [-1])), 0);
+      assert.equal(raw.ioctl(dev.fd, C.VFIO_DEVICE_SET_IRQS!, irqSet(NONE(), 0, 2)), 0);
+      assert.equal(readEventfd(raw, a!), -E.EAGAIN);
+      assert.equal(readEventfd(raw, b!), 1);
+    });
+
+    it('a failure at vector k de-assigns [start..k], including vectors set before the call', function () {
+      const { raw, bus } = env();
+      using dev = bus.open(DEV0);
+      const [a, b, c] = eventfds(raw, 3);
+      assert.equal(raw.ioctl(dev.fd, C.VFIO_DEVICE_SET_IRQS!, irqSet(EVENTFD(), 0, 3, [a!, b!, c!])), 0);
+      assert.equal(raw.ioctl(dev.fd, C.VFIO_DEVICE_SET_IRQS!, irqSet(EVENTFD(), 0, 2, [a!, 100000])), -E.EBADF);
+      assert.equal(raw.ioctl(dev.fd, C.VFIO_DEVICE_SET_IRQS!, irqSet(NONE(), 0, 3)), 0);
+      assert.equal(readEventfd(raw, a!), -E.EAGAIN, 'vector 0 was de-assigned');
+      assert.equal(readEventfd(raw, b!), -E.EAGAIN, 'vector 1 was de-assigned');
+      assert.equal(readEventfd(raw, c!), 1, 'vector 2, after the failure, is untouched');
+    });
+
+    it('the kernel keeps its own reference: closing the user fd does not detach the vector', function () {
+      const { raw, bus } = env();
+      using dev = bus.open(DEV0);
+      const a = raw.eventfd(0, SYS.EFD_CLOEXEC! | SYS.EFD_NONBLOCK!);
+      assert.equal(raw.ioctl(dev.fd, C.VFIO_DEVICE_SET_IRQS!, irqSet(EVENTFD(), 0, 1, [a])), 0);
+      raw.close(a);
+      assert.equal(raw.ioctl(dev.fd, C.VFIO_DEVICE_SET_IRQS!, irqSet(NONE(), 0, 1)), 0);
+    });
+
+    it('EVENTFD with count 0 enables MSI at the controller without any trigger', function () {
+      const { raw, bus } = env();
+      using dev = bus.open(DEV0);
+      using regs = dev.regions[0]!.map();
+      assert.equal(raw.ioctl(dev.fd, C.VFIO_DEVICE_SET_IRQS!, irqSet(EVENTFD(), 0, 0)), 0);
+      assert.equal(regs.read32(REG.MSI_ENABLE), 1);
+      assert.equal(raw.ioctl(dev.fd, C.VFIO_DEVICE_SET_IRQS!, irqSet(NONE(), 0, 0)), 0);
+      assert.equal(regs.read32(REG.MSI_ENABLE), 0);
+    });
+
+    it('ACTION_TRIGGER|MASK is accepted as TRIGGER; zero ACTION bits are EINVAL', function () {
+      const { raw, bus } = env();
+      using dev = bus.open(DEV0);
+      const [a] = eventfds(raw, 1);
+      assert.equal(raw.ioctl(dev.fd, C.VFIO_DEVICE_SET_IRQS!, irqSet(EVENTFD() | C.VFIO_IRQ_SET_ACTION_MASK!, 0, 1, [a!])), 0);
+      assert.equal(raw.ioctl(dev.fd, C.VFIO_DEVICE_SET_IRQS!, irqSet(C.VFIO_IRQ_SET_DATA_NONE!, 0, 1)), -E.EINVAL);
+    });
+  });
+});
+
+void DEV1;
