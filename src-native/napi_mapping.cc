@@ -33,11 +33,23 @@ Napi::Object NativeMapping::Create(Napi::Env env, Napi::Object device, NativeDev
   Napi::Object obj = GetData(env)->mapping_ctor.New({ConstructToken(env, &init)});
   NativeMapping* self = Unwrap(obj);
   self->device_ = Napi::Persistent(device);
-  // The buffer is handed out once, here, while a local handle keeps it alive;
-  // afterwards we hold it only weakly (a strong reference would be a GC root
-  // and keep the whole mapping/device graph alive forever).
-  *buffer = self->fresh_buffer_ ? Napi::Value(env, self->fresh_buffer_) : env.Null();
-  self->fresh_buffer_ = nullptr;
+  *buffer = env.Null();
+  // An external ArrayBuffer over the mapping, made here in the caller's handle
+  // scope (a handle made inside the constructor would die with its scope).
+  // Refused where external buffers are not allowed (V8 sandbox builds such as
+  // Electron): the mapping then has only the native accessors — never a copy
+  // of device memory.
+  napi_value ab = nullptr;
+  if (napi_create_external_arraybuffer(env, self->core_->data(), self->core_->length(), nullptr, nullptr, &ab) ==
+      napi_ok) {
+    Napi::ArrayBuffer array_buffer(env, ab);
+    // The buffer keeps this mapping (and through it the device) reachable:
+    // while any view of device memory is alive, nothing may unmap it by GC.
+    array_buffer.DefineProperty(Napi::PropertyDescriptor::Value(GetData(env)->owner_key.Value(), obj, napi_default));
+    // Weak: a strong reference would be a GC root keeping the whole graph alive.
+    self->buffer_ = Napi::Reference<Napi::ArrayBuffer>::New(array_buffer, 0);
+    *buffer = array_buffer;
+  }
   return obj;
 }
 
@@ -47,19 +59,6 @@ NativeMapping::NativeMapping(const Napi::CallbackInfo& info) : Napi::ObjectWrap<
   info.This().As<Napi::Object>().TypeTag(&kTypeTag);
   owner_ = init->owner;
   core_ = std::move(init->core);
-  Napi::Env env = info.Env();
-  // An external ArrayBuffer over the mapping. Refused where external buffers
-  // are not allowed (V8 sandbox builds such as Electron): the mapping then has
-  // no buffer and only the native accessors — never a copy of device memory.
-  napi_value ab = nullptr;
-  if (napi_create_external_arraybuffer(env, core_->data(), core_->length(), nullptr, nullptr, &ab) == napi_ok) {
-    Napi::ArrayBuffer buffer(env, ab);
-    // The buffer keeps this mapping (and through it the device) reachable:
-    // while any view of device memory is alive, nothing may unmap it by GC.
-    buffer.DefineProperty(Napi::PropertyDescriptor::Value(GetData(env)->owner_key.Value(), info.This(), napi_default));
-    buffer_ = Napi::Reference<Napi::ArrayBuffer>::New(buffer, 0);
-    fresh_buffer_ = ab;
-  }
   core_->before_unmap = [this] { DetachBuffer(); };
 }
 

@@ -40,7 +40,6 @@ class NativeMapping : public Napi::ObjectWrap<NativeMapping> {
   NativeDevice* owner_ = nullptr;
   Napi::ObjectReference device_;
   Napi::Reference<Napi::ArrayBuffer> buffer_;  // weak
-  napi_value fresh_buffer_ = nullptr;          // valid only inside Create()
 };
 
 }  // namespace vfiocdx
