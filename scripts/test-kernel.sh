@@ -14,7 +14,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export npm_config_nodedir=/usr
 variants=${*:-fixed stock}
-out=$(mktemp -d /var/tmp/vfio-cdx-kernel-XXXXXX)
+# Results go under the clone: the guest mounts its own tmpfs over /tmp or
+# /var/tmp (whichever does not hold the working directory), so a results
+# directory there could be hidden from it.
+mkdir -p build/vm-results
+out=$(mktemp -d "$PWD/build/vm-results/run-XXXXXX")
 mocha=(node node_modules/mocha/bin/mocha.js dist/test/conformance --reporter json)
 rc=0 total_same=0 total_diff=0
 t_all=$(date +%s.%N)
