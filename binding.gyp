@@ -5,6 +5,7 @@
       "sources": [
         "src-native/addon.cc",
         "src-native/bench_loops.cc",
+        "src-native/dma_space.cc",
         "src-native/iommufd_session.cc",
         "src-native/linux_kernel.cc",
         "src-native/mapping.cc",

@@ -10,6 +10,7 @@
 import { closedError, invalidArgType, outOfRange } from './errors';
 import { Mapping, type AccessorMode, type MappingParent } from './mapping';
 import { Msi } from './msi';
+import { Dma } from './dma';
 import { native, type NativeDeviceHandle, type NativeRegionInfo } from './native';
 
 /** What VFIO_DEVICE_GET_INFO says about the device. */
@@ -124,6 +125,8 @@ export class Device implements Disposable, MappingParent {
   readonly busMaster: BusMaster;
   /** MSI interrupts. */
   readonly msi: Msi;
+  /** DMA buffers in the device's IOMMU address space. */
+  readonly dma: Dma;
   readonly #handle: NativeDeviceHandle;
   readonly #mappings = new Set<Mapping>();
 
@@ -146,6 +149,7 @@ export class Device implements Disposable, MappingParent {
     this.regions = Object.freeze(handle.regions().map((r) => new Region(this, r)));
     this.busMaster = new BusMaster(handle);
     this.msi = new Msi(handle, this.name);
+    this.dma = new Dma(handle);
     finalizer.register(this, { handle, name: this.name }, this);
   }
 

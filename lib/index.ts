@@ -14,5 +14,6 @@ export { CdxBus, type CdxBusOptions, type CdxDeviceEntry, type OpenOptions } fro
 export { BusMaster, Device, Region, type DeviceInfo, type MapOptions } from './device';
 export { Mapping, type AccessorMode } from './mapping';
 export { Msi, MsiVector, type WaitOptions } from './msi';
+export { Dma, DmaBuffer, type DmaAllocOptions, type IovaRange } from './dma';
 export { VfioError, errnoName, errnoNumber, type CodedError } from './errors';
 export { Kernel, SystemKernel, systemKernel } from './kernel';

@@ -57,6 +57,8 @@ export interface NativeDeviceHandle {
   setBusMaster(enable: boolean): void;
   map(index: number, offset: number | bigint, length: number | bigint): [NativeMappingHandle, ArrayBuffer | null];
   close(): void;
+  dmaAlloc(size: number | bigint, hugepages: boolean): { buffer: ArrayBuffer | null; iova: bigint; size: number; free(): void };
+  dmaRanges(): Array<{ start: bigint; last: bigint }>;
   msiInfo(): { count: number; enabled: boolean; vectors: number };
   msiEnable(vectors: number, callback: (vector: number, count: number) => void): void;
   msiPoll(vector: number, on: boolean): void;

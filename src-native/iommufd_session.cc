@@ -14,7 +14,16 @@ std::shared_ptr<IommufdSession> IommufdSession::Open(std::shared_ptr<const Sys> 
   abi::iommu_ioas_alloc alloc{};
   alloc.size = sizeof alloc;
   sys->Ioctl(fd.get(), abi::IOMMU_IOAS_ALLOC, reinterpret_cast<uintptr_t>(&alloc), "IOMMU_IOAS_ALLOC", kIommuPath);
-  return std::shared_ptr<IommufdSession>(new IommufdSession(std::move(fd), alloc.out_ioas_id));
+  return std::shared_ptr<IommufdSession>(new IommufdSession(sys, std::move(fd), alloc.out_ioas_id));
+}
+
+}  // namespace vfiocdx
+
+namespace vfiocdx {
+
+std::shared_ptr<DmaSpace> IommufdSession::dma() {
+  if (!dma_) dma_ = std::make_shared<IoasDmaSpace>(sys_, fd_.get(), ioas_id_);
+  return dma_;
 }
 
 }  // namespace vfiocdx

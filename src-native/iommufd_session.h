@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "dma_space.h"
 #include "sys.h"
 
 namespace vfiocdx {
@@ -19,11 +20,15 @@ class IommufdSession {
   static std::shared_ptr<IommufdSession> Open(std::shared_ptr<const Sys> sys);
   int fd() const { return fd_.get(); }
   uint32_t ioas_id() const { return ioas_id_; }
+  std::shared_ptr<DmaSpace> dma();
 
  private:
-  IommufdSession(UniqueFd fd, uint32_t ioas) : fd_(std::move(fd)), ioas_id_(ioas) {}
+  IommufdSession(std::shared_ptr<const Sys> sys, UniqueFd fd, uint32_t ioas)
+      : sys_(std::move(sys)), fd_(std::move(fd)), ioas_id_(ioas) {}
+  std::shared_ptr<const Sys> sys_;
   UniqueFd fd_;
   uint32_t ioas_id_;
+  std::shared_ptr<DmaSpace> dma_;
 };
 
 }  // namespace vfiocdx

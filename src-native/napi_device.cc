@@ -21,6 +21,8 @@ Napi::Function NativeDevice::Define(Napi::Env env) {
                          Method<NativeDevice, &NativeDevice::SetBusMaster>(env, "setBusMaster"),
                          Method<NativeDevice, &NativeDevice::Map>(env, "map"),
                          Method<NativeDevice, &NativeDevice::Close>(env, "close"),
+                         Method<NativeDevice, &NativeDevice::DmaAlloc>(env, "dmaAlloc"),
+                         Method<NativeDevice, &NativeDevice::DmaRanges>(env, "dmaRanges"),
                          Method<NativeDevice, &NativeDevice::MsiInfo>(env, "msiInfo"),
                          Method<NativeDevice, &NativeDevice::MsiEnable>(env, "msiEnable"),
                          Method<NativeDevice, &NativeDevice::MsiPoll>(env, "msiPoll"),
@@ -299,6 +301,79 @@ Napi::Value NativeDevice::MsiDisable(const Napi::CallbackInfo& info) {
   msi_callback_.Reset();
   msi_async_.reset();
   return info.Env().Undefined();
+}
+
+}  // namespace vfiocdx
+
+// ---- DMA buffers -------------------------------------------------------------
+
+namespace vfiocdx {
+
+namespace {
+
+// What a buffer's free() function holds: a share of the buffer and a weak
+// reference to its ArrayBuffer (detached when the buffer is freed).
+struct DmaHolder {
+  std::shared_ptr<DmaBufferCore> core;
+  Napi::Reference<Napi::ArrayBuffer> buffer;
+};
+
+napi_value FreeDma(napi_env env, napi_callback_info cbinfo) {
+  void* data = nullptr;
+  size_t argc = 0;
+  napi_get_cb_info(env, cbinfo, &argc, nullptr, nullptr, &data);
+  static_cast<DmaHolder*>(data)->core->Free(true);
+  return nullptr;
+}
+
+}  // namespace
+
+// dmaAlloc(size, hugepages) → { buffer: ArrayBuffer | null, iova: bigint, size, free() }
+Napi::Value NativeDevice::DmaAlloc(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint64_t size = ArgU64(info, 0, "size");
+  bool huge = ArgBool(info, 1, "hugepages");
+  std::shared_ptr<DmaBufferCore> core = device("dma.alloc").AllocDma(size, huge);
+  auto* holder = new DmaHolder{core, {}};
+  Napi::Object out = Napi::Object::New(env);
+  napi_value ab = nullptr;
+  if (napi_create_external_arraybuffer(env, core->data(), core->size(), nullptr, nullptr, &ab) == napi_ok) {
+    holder->buffer = Napi::Reference<Napi::ArrayBuffer>::New(Napi::ArrayBuffer(env, ab), 0);
+    out.Set("buffer", Napi::Value(env, ab));
+  } else {
+    out.Set("buffer", env.Null());
+  }
+  core->before_free = [holder] {
+    if (holder->buffer.IsEmpty()) return;
+    Napi::HandleScope scope(holder->buffer.Env());
+    Napi::ArrayBuffer b = holder->buffer.Value();
+    if (!b.IsEmpty() && !b.IsDetached()) b.Detach();
+  };
+  napi_value fn;
+  napi_create_function(env, "free", NAPI_AUTO_LENGTH, FreeDma, holder, &fn);
+  napi_add_finalizer(env, fn, holder, [](napi_env, void* d, void*) {
+    auto* h = static_cast<DmaHolder*>(d);
+    h->core->before_free = nullptr;
+    delete h;
+  }, nullptr, nullptr);
+  out.Set("free", Napi::Value(env, fn));
+  out.Set("iova", Napi::BigInt::New(env, core->iova()));
+  out.Set("size", Napi::Number::New(env, static_cast<double>(core->size())));
+  return out;
+}
+
+// dmaRanges() → [{ start, last }] the IOVA windows of the device's DMA space
+Napi::Value NativeDevice::DmaRanges(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const auto& ranges = device("dma.ranges").dma_space()->ranges();
+  Napi::Array out = Napi::Array::New(env, ranges.size());
+  for (size_t i = 0; i < ranges.size(); i++) {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("start", Napi::BigInt::New(env, ranges[i].start));
+    o.Set("last", Napi::BigInt::New(env, ranges[i].last));
+    out.Set(static_cast<uint32_t>(i), o);
+  }
+  return out;
 }
 
 }  // namespace vfiocdx

@@ -40,6 +40,8 @@ class NativeDevice : public Napi::ObjectWrap<NativeDevice> {
   Napi::Value SetBusMaster(const Napi::CallbackInfo& info);
   Napi::Value Map(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
+  Napi::Value DmaAlloc(const Napi::CallbackInfo& info);
+  Napi::Value DmaRanges(const Napi::CallbackInfo& info);
   Napi::Value MsiInfo(const Napi::CallbackInfo& info);
   Napi::Value MsiEnable(const Napi::CallbackInfo& info);
   Napi::Value MsiPoll(const Napi::CallbackInfo& info);

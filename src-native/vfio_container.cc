@@ -40,3 +40,13 @@ void Container::EnsureIommu() {
 }
 
 }  // namespace vfiocdx
+
+namespace vfiocdx {
+
+std::shared_ptr<DmaSpace> Container::dma() {
+  if (noiommu_) return nullptr;
+  if (!dma_) dma_ = std::make_shared<Type1DmaSpace>(sys_, fd_.get());
+  return dma_;
+}
+
+}  // namespace vfiocdx

@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "dma_space.h"
 #include "sys.h"
 
 namespace vfiocdx {
@@ -25,6 +26,8 @@ class Container {
   // VFIO_SET_IOMMU, once, after the first group is attached (the kernel refuses
   // SET_IOMMU on a container without a group: EINVAL).
   void EnsureIommu();
+  // The container's DMA space (type1 only; null for a no-IOMMU container).
+  std::shared_ptr<DmaSpace> dma();
 
  private:
   Container(std::shared_ptr<const Sys> sys, UniqueFd fd, bool noiommu)
@@ -33,6 +36,7 @@ class Container {
   UniqueFd fd_;
   bool noiommu_;
   bool iommu_set_ = false;
+  std::shared_ptr<DmaSpace> dma_;
 };
 
 }  // namespace vfiocdx

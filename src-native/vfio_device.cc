@@ -6,6 +6,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -294,8 +295,44 @@ void Device::DisableMsi() {
   msi_fds_.clear();
 }
 
+std::shared_ptr<DmaSpace> Device::dma_space() {
+  CheckOpen("dma");
+  if (iommufd_) return iommufd_->dma();
+  if (group_->noiommu()) {
+    throw UsageError("ERR_VFIO_NO_IOMMU_DMA",
+                     name_ + " is in a no-IOMMU group: there is no IOMMU to translate DMA, so no IOVA can be "
+                             "given. (DPDK uses physical addresses from /proc/self/pagemap there, which needs "
+                             "CAP_SYS_ADMIN and pinned memory; this library does not pretend to translate.)");
+  }
+  return group_->container()->dma();
+}
+
+std::shared_ptr<DmaBufferCore> Device::AllocDma(uint64_t size, bool hugepages) {
+  std::shared_ptr<DmaSpace> space = dma_space();
+  dma_buffers_.erase(std::remove_if(dma_buffers_.begin(), dma_buffers_.end(), [](const auto& b) { return !b->live(); }),
+                     dma_buffers_.end());
+  const uint64_t page = hugepages ? (uint64_t{2} << 20) : PageSize();
+  if (size == 0 || size > (uint64_t{1} << 46)) throw UsageError("ERR_OUT_OF_RANGE", "DMA size must be 1..2^46 bytes");
+  uint64_t length = (size + page - 1) / page * page;
+  std::string what = name_ + " DMA buffer";
+  int flags = MAP_SHARED | MAP_ANONYMOUS | (hugepages ? MAP_HUGETLB : 0);
+  void* addr = sys().Mmap(static_cast<size_t>(length), PROT_READ | PROT_WRITE, flags, -1, 0, what);
+  uint64_t iova;
+  try {
+    iova = space->Map(addr, length);
+  } catch (...) {
+    sys().Munmap(addr, static_cast<size_t>(length), what);
+    throw;
+  }
+  auto buf = std::make_shared<DmaBufferCore>(ctx_->sys(), std::move(space), addr, length, iova, what);
+  dma_buffers_.push_back(buf);
+  return buf;
+}
+
 void Device::Close(bool notify) {
   DisableMsi();
+  for (auto& b : dma_buffers_) b->Free(notify);
+  dma_buffers_.clear();
   for (auto& m : mappings_) m->Unmap(notify);
   mappings_.clear();
   fd_.Reset();

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "abi.h"
+#include "dma_buffer.h"
 #include "iommufd_session.h"
 #include "mapping.h"
 #include "sys.h"
@@ -76,6 +77,11 @@ class Device {
   bool BusMasterSupported();
   void SetBusMaster(bool enable);
   std::shared_ptr<MappingCore> Map(uint32_t index, uint64_t offset, uint64_t length);
+  // DMA memory of at least `size` bytes (rounded up to the page, or to 2 MiB
+  // with hugepages), mapped read/write in the device's IOMMU address space.
+  std::shared_ptr<DmaBufferCore> AllocDma(uint64_t size, bool hugepages);
+  // The device's DMA space; throws for a no-IOMMU group (no translation).
+  std::shared_ptr<DmaSpace> dma_space();
   void Unmap(const std::shared_ptr<MappingCore>& mapping, bool notify);
   void Close(bool notify);
 
@@ -98,6 +104,7 @@ class Device {
   std::shared_ptr<IommufdSession> iommufd_;
   UniqueFd fd_;
   std::vector<std::shared_ptr<MappingCore>> mappings_;
+  std::vector<std::shared_ptr<DmaBufferCore>> dma_buffers_;
   uint32_t msi_count_ = 0;
   std::vector<UniqueFd> msi_fds_;
   abi::vfio_device_info info_{};

@@ -26,6 +26,7 @@ class Group {
   const std::string& node() const { return node_; }
   int number() const { return number_; }
   bool noiommu() const { return container_->noiommu(); }
+  const std::shared_ptr<Container>& container() const { return container_; }
 
  private:
   Group(std::shared_ptr<const Sys> sys, std::string node, int number, std::shared_ptr<Container> container,
