@@ -43,11 +43,7 @@ int ValidateSpec(const DeviceSpec& spec, std::string* error) {
     if (r.init.size() > r.size) return fail("a region's init is larger than the region");
   }
   if (spec.class_code > 0xffffff) return fail("class_code is 24 bits");
-  if (!spec.model.empty() && spec.model != "cdx-test") return fail("unknown model '" + spec.model + "'");
-  if (spec.model == "cdx-test" && (spec.regions.empty() || spec.regions[0].size < 512)) {
-    return fail("the cdx-test model needs region 0 of at least 512 bytes");
-  }
-  return 0;
+  return DeviceModel::Validate(spec, error);
 }
 
 // sysfs_streq(): equal, ignoring one trailing newline on either side.
@@ -149,7 +145,9 @@ int MockKernel::Impl::CdxDeviceAdd(const DeviceSpec& spec, std::string* error) {
   }
   CdxDevice* raw = dev.get();
   devices[name] = std::move(dev);
+  raw->model = DeviceModel::Create(this, raw);
   ModelPowerOn(raw);
+  ModelStart(raw);  // the device runs from now on (it waits for the mutex we hold)
   // device_add() → iommu_probe_device(): with an IOMMU every CDX device gets a group.
   if (config.iommu) IommuGroupAddDevice(IommuGroupAlloc(spec.iommu_group), raw);
   // bus_probe_device(): vfio-cdx never matches a device without driver_override, so autoprobe
@@ -159,7 +157,8 @@ int MockKernel::Impl::CdxDeviceAdd(const DeviceSpec& spec, std::string* error) {
 }
 
 // cdx_unregister_device() (cdx.c:147-170). For a bound device, device_del() releases the driver,
-// which for vfio-cdx waits until the last device file is closed (rule 21).
+// which for vfio-cdx waits until the last device file is closed (rule 21). A device model's thread
+// is stopped and joined before the device is freed.
 void MockKernel::Impl::CdxUnregisterDevice(CdxDevice* dev, Lock& lk) {
   std::string name = dev->name;
   if (dev->is_bus) {
@@ -177,6 +176,7 @@ void MockKernel::Impl::CdxUnregisterDevice(CdxDevice* dev, Lock& lk) {
   dev->dead = true;  // device_del(): bus_remove_device() unlinks it first
   DeviceReleaseDriver(dev, lk);
   if (dev->iommu_group >= 0) IommuGroupRemoveDevice(dev);
+  ModelStop(dev, lk);  // the device's thread ends with it (joined with the mutex released)
   devices.erase(name);
 }
 

@@ -7,12 +7,15 @@
 // vfio_container / iommufd_ctx, and struct file → vfio_device_file.
 //
 // Threads: every handler runs with Impl::mu held (taken by the seam entry points in
-// mock_kernel.cc). The only place that drops it is the wait for a device's last file in
-// vfio_unregister_group_dev() (rule 21), which is why the sysfs store chain carries the Lock.
+// mock_kernel.cc). The places that drop it are the wait for a device's last file in
+// vfio_unregister_group_dev() (rule 21) and the join of a device model's thread in
+// cdx_unregister_device(), which is why the sysfs store chain carries the Lock. Device models
+// (device_model.h) run on their own threads and take Impl::mu for every step.
 #pragma once
 
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include <condition_variable>
 #include <cstdint>
@@ -25,6 +28,7 @@
 #include <vector>
 
 #include "../abi.h"
+#include "device_model.h"
 #include "mock_kernel.h"
 
 namespace vfiocdx {
@@ -75,6 +79,8 @@ struct CdxDevice {
   bool msi_enabled = false;
   uint64_t resets = 0;
   uint64_t msi_fired = 0;
+  uint64_t dma_errors = 0;            // DMA accesses that faulted (DeviceStatus::dma_errors)
+  std::unique_ptr<DeviceModel> model; // spec.model's register behaviour and thread; null: plain memory
 };
 
 // struct iommu_group (drivers/iommu/iommu.c). Owned by Impl::iommu_groups.
@@ -270,9 +276,6 @@ struct FaultState {
   int fired = 0;
 };
 
-// Controller dev_configure() requests (struct cdx_device_config, include/linux/cdx/cdx_bus.h).
-enum class DevConfig { kReset, kBusMasterEnable, kBusMasterDisable, kMsiEnable, kMsiDisable };
-
 struct MockKernel::Impl {
   KernelConfig config;
   size_t page_size = 0;                  // the emulated PAGE_SIZE
@@ -298,10 +301,6 @@ struct MockKernel::Impl {
   std::map<OpenFile*, std::unique_ptr<OpenFile>> files;
   std::map<int, OpenFile*> fds;
   std::map<uintptr_t, Vma> vmas;
-  // device models: a thread polls the MSI_DOORBELL of cdx-test devices while their MSI is on
-  std::thread model_thread;
-  std::condition_variable model_cv;
-  bool model_stop = false;
   // control side
   std::vector<FaultState> faults;
   bool tracing = false;
@@ -365,14 +364,16 @@ struct MockKernel::Impl {
   long RescanStore(const std::string& buf, Lock& lk);
   RegionMemory* AllocRegion(const std::string& dev_name, uint32_t index, const RegionSpec& spec);
 
-  // ---- cdx_test_model.cc: the controller's dev_configure() and the device models
+  // ---- device_model.cc: the controller's dev_configure(), the device models, device DMA
   int CdxConfigureDevice(CdxDevice* dev, DevConfig type);
   void ModelPowerOn(CdxDevice* dev);
   void ModelReset(CdxDevice* dev);
   void ModelWriteMsiTable(CdxDevice* dev, uint32_t nvec);
-  bool ModelPollDoorbells();
-  void ModelThreadMain();
-  void ModelWriteReg(CdxDevice* dev, uint32_t offset, uint32_t value);
+  void ModelStart(CdxDevice* dev);
+  void ModelStop(CdxDevice* dev, Lock& lk);
+  void ModelStopAll(Lock& lk);
+  DmaResult DeviceDma(CdxDevice* dev, uint64_t iova, void* buf, size_t len, bool write);
+  DmaResult DmaTranslate(CdxDevice* dev, uint64_t iova, size_t len, bool write, std::vector<iovec>* out);
 
   // ---- driver_core.cc: drivers/base/bus.c, dd.c
   long BindStore(const std::string& buf);

@@ -51,20 +51,14 @@ MockKernel::Impl::Impl(const KernelConfig& c) : config(c) {
   host_page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
   page_size = config.page_size ? config.page_size : host_page;
   noiommu_param = config.noiommu_config && config.noiommu_enabled;
-  model_thread = std::thread([this] { ModelThreadMain(); });
 }
 
-// Tears the kernel down the way process exit would: vmas and fds go first (running every
-// release handler), then the devices are unregistered (nothing can block any more), then the
-// region memory is freed.
+// Tears the kernel down the way process exit would: the device-model threads stop first (the
+// hardware goes quiet), then vmas and fds go (running every release handler), then the devices are
+// unregistered (nothing can block any more), then the region memory is freed.
 MockKernel::Impl::~Impl() {
-  {
-    Lock stop(mu);
-    model_stop = true;
-    model_cv.notify_all();
-  }
-  model_thread.join();
   Lock lk(mu);
+  ModelStopAll(lk);
   while (!vmas.empty()) {
     OpenFile* f = vmas.begin()->second.file;
     vmas.erase(vmas.begin());
@@ -429,6 +423,7 @@ DeviceStatus MockKernel::Status(const std::string& device) {
   st.open_count = dev->vdev ? dev->vdev->open_count : 0;
   st.msi_enabled = dev->msi_enabled;
   st.num_regions = static_cast<uint32_t>(dev->res.size());
+  st.dma_errors = dev->dma_errors;
   return st;
 }
 
@@ -446,6 +441,21 @@ int MockKernel::RaiseMsi(const std::string& device, uint32_t vector) {
   CdxDevice* dev = impl_->LiveDevice(device);
   if (!dev || dev->is_bus) return -ENODEV;
   return impl_->RaiseMsi(dev, vector);
+}
+
+int MockKernel::DmaRead(const std::string& device, uint64_t iova, void* dst, size_t len) {
+  Lock lk(impl_->mu);
+  CdxDevice* dev = impl_->LiveDevice(device);
+  if (!dev || dev->is_bus) return -ENODEV;
+  return DmaResultErrno(impl_->DeviceDma(dev, iova, dst, len, false));
+}
+
+int MockKernel::DmaWrite(const std::string& device, uint64_t iova, const void* src, size_t len) {
+  Lock lk(impl_->mu);
+  CdxDevice* dev = impl_->LiveDevice(device);
+  if (!dev || dev->is_bus) return -ENODEV;
+  // DeviceDma reads from `src` when the device writes; it never stores to it.
+  return DmaResultErrno(impl_->DeviceDma(dev, iova, const_cast<void*>(src), len, true));
 }
 
 void MockKernel::InjectFault(const Fault& fault) {

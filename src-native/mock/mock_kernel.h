@@ -17,9 +17,11 @@
 // Ownership and threads: one MockKernel is shared (shared_ptr) by every JS
 // environment that uses it; all state is guarded by one mutex, so any thread may
 // call any method. A blocking operation (writing `remove` while a device fd is
-// open, rule 21) waits on a condition variable without holding the mutex. Each
-// MockKernel runs one device-model thread, asleep unless a "cdx-test" device has
-// MSI enabled; then it watches that device's MSI_DOORBELL register.
+// open, rule 21) waits on a condition variable without holding the mutex. Every
+// device with a model (DeviceSpec::model) has its own thread, started when the
+// device is added and joined when it is removed or the MockKernel is destroyed;
+// it polls the device's registers while there is something to watch and does the
+// device's DMA through the mock IOMMU (docs/mock-device-models.md).
 #pragma once
 
 #include <condition_variable>
@@ -78,7 +80,9 @@ struct DeviceSpec {
   uint8_t revision = 0;
   std::vector<RegionSpec> regions;  // at most 4 (MAX_CDX_DEV_RESOURCES)
   uint32_t num_msi = 0;
-  std::string model;            // "" (plain memory) or "cdx-test" (the test device register model)
+  // "" (plain memory), "cdx-test" (the test device register model, fixtures/cdx-test-devices.json)
+  // or "axi-cdma" (an AXI CDMA copy engine in simple mode, docs/mock-device-models.md)
+  std::string model;
   int iommu_group = -1;         // -1: the next free group number
   bool bus_master_supported = true;  // false: the controller refuses CLEAR_MASTER, so BME_SUPPORT is never set
   bool bind = false;            // created with driver_override=vfio-cdx and probed
@@ -93,6 +97,7 @@ struct DeviceStatus {
   uint32_t open_count = 0;      // vfio open_count (first open / last close hooks run at 0<->1)
   bool msi_enabled = false;
   uint32_t num_regions = 0;
+  uint64_t dma_errors = 0;      // DMA accesses by the device that faulted (DmaRead/DmaWrite and models)
 };
 
 // One injected failure. The mock returns -err instead of performing the call, with
@@ -152,7 +157,20 @@ class MockKernel : public Kernel {
   // The device raises MSI vector `vector` (what the cdx-test model does when MSI_DOORBELL is written):
   // 0 when the vector's eventfd was signalled, -EAGAIN when the message was lost (MSI disabled in
   // the device or no trigger attached), -EINVAL for a vector the device lacks, -ENODEV unknown device.
+  // Thread-safe (takes the mutex): callable from any thread, e.g. a test's own "hardware" thread,
+  // but not from inside a device model (models run with the mutex held and raise MSIs directly).
   int RaiseMsi(const std::string& device, uint32_t vector);
+  // DMA as the device would do it: [iova, iova+len) is translated through the IOMMU domain the
+  // device is attached to (type1: its group's container; iommufd: the IOAS of its attached HWPT;
+  // noiommu or unattached: no translation) and copied from/to the process memory behind it.
+  // Needs the device's bus mastering on (a device whose controller cannot switch it,
+  // bus_master_supported = false, always has it). All or nothing: the whole range is checked
+  // before a byte is copied. Returns 0; -EFAULT when some IOVA has no translation; -EACCES when a mapping lacks
+  // READ (DmaRead) / WRITE (DmaWrite) permission; -EPERM when bus mastering is disabled; -EIO when
+  // the process memory behind a mapping is no longer mapped; -ENODEV for an unknown device. Every
+  // error except -ENODEV counts in DeviceStatus::dma_errors. len 0 is a no-op returning 0.
+  int DmaRead(const std::string& device, uint64_t iova, void* dst, size_t len);
+  int DmaWrite(const std::string& device, uint64_t iova, const void* src, size_t len);
   void InjectFault(const Fault& fault);
   void ClearFaults();
   void SetCapSysRawio(bool on);
