@@ -106,7 +106,11 @@ export interface NativeKernelHandle {
     openCount: number;
     msiEnabled: boolean;
     numRegions: number;
+    dmaErrors: number;
   };
+  mockRaiseMsi(device: string, vector: number): number;
+  mockDmaRead(device: string, iova: bigint, buffer: Uint8Array): number;
+  mockDmaWrite(device: string, iova: bigint, buffer: Uint8Array): number;
   mockDeviceNames(): string[];
   mockInjectFault(fault: object): void;
   mockClearFaults(): void;

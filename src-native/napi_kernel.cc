@@ -194,6 +194,9 @@ Napi::Function NativeKernel::Define(Napi::Env env) {
                          Method<K, &K::MockTakeTrace>(env, "mockTakeTrace"),
                          Method<K, &K::MockOpenObjects>(env, "mockOpenObjects"),
                          Method<K, &K::MockConfig>(env, "mockConfig"),
+                         Method<K, &K::MockRaiseMsi>(env, "mockRaiseMsi"),
+                         Method<K, &K::MockDmaRead>(env, "mockDmaRead"),
+                         Method<K, &K::MockDmaWrite>(env, "mockDmaWrite"),
                      });
 }
 
@@ -374,6 +377,7 @@ Napi::Value NativeKernel::MockStatus(const Napi::CallbackInfo& info) {
   o.Set("openCount", Num(env, s.open_count));
   o.Set("msiEnabled", Napi::Boolean::New(env, s.msi_enabled));
   o.Set("numRegions", Num(env, s.num_regions));
+  o.Set("dmaErrors", Num(env, static_cast<double>(s.dma_errors)));
   return o;
 }
 
@@ -440,6 +444,29 @@ Napi::Value NativeKernel::MockConfig(const Napi::CallbackInfo& info) {
   o.Set("dmaEntryLimit", Num(env, c.dma_entry_limit));
   o.Set("memlockLimit", Num(env, static_cast<double>(c.memlock_limit)));
   return o;
+}
+
+// mockRaiseMsi(device, vector) → 0, or -errno (-EAGAIN: lost, MSI off or no trigger)
+Napi::Value NativeKernel::MockRaiseMsi(const Napi::CallbackInfo& info) {
+  std::string device = ArgString(info, 0, "device");
+  uint32_t vector = ArgU32(info, 1, "vector");
+  return Num(info.Env(), Mock(info).RaiseMsi(device, vector));
+}
+
+// mockDmaRead(device, iova, buffer) / mockDmaWrite(device, iova, buffer) → 0 or -errno:
+// DMA as the device does it, through the device's IOMMU domain.
+Napi::Value NativeKernel::MockDmaRead(const Napi::CallbackInfo& info) {
+  std::string device = ArgString(info, 0, "device");
+  uint64_t iova = ArgU64(info, 1, "iova");
+  auto [data, size] = BufferArg(info, 2, "buffer");
+  return Num(info.Env(), Mock(info).DmaRead(device, iova, data, size));
+}
+
+Napi::Value NativeKernel::MockDmaWrite(const Napi::CallbackInfo& info) {
+  std::string device = ArgString(info, 0, "device");
+  uint64_t iova = ArgU64(info, 1, "iova");
+  auto [data, size] = BufferArg(info, 2, "buffer");
+  return Num(info.Env(), Mock(info).DmaWrite(device, iova, data, size));
 }
 
 // ---- module functions

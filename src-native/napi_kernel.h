@@ -55,6 +55,9 @@ class NativeKernel : public Napi::ObjectWrap<NativeKernel> {
   Napi::Value MockTakeTrace(const Napi::CallbackInfo& info);
   Napi::Value MockOpenObjects(const Napi::CallbackInfo& info);
   Napi::Value MockConfig(const Napi::CallbackInfo& info);
+  Napi::Value MockRaiseMsi(const Napi::CallbackInfo& info);
+  Napi::Value MockDmaRead(const Napi::CallbackInfo& info);
+  Napi::Value MockDmaWrite(const Napi::CallbackInfo& info);
 
   const std::shared_ptr<Kernel>& kernel() const { return kernel_; }
 

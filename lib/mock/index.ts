@@ -15,7 +15,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { errnoNumber, invalidArgType, invalidArgValue } from '../errors';
+import { errnoNumber, invalidArgType, invalidArgValue, outOfRange } from '../errors';
 import { Kernel } from '../kernel';
 import { native, type NativeKernelHandle } from '../native';
 
@@ -50,8 +50,11 @@ export interface MockDeviceSpec {
   regions?: MockRegionSpec[];
   /** Number of MSI vectors (0: none). */
   msiCount?: number;
-  /** 'cdx-test': the test device register model shared with the VM tier (fixtures/cdx-test-devices.json). */
-  model?: 'cdx-test';
+  /**
+   * 'cdx-test': the test device register model shared with the VM tier (fixtures/cdx-test-devices.json);
+   * 'axi-cdma': an AXI CDMA copy engine in simple mode (docs/mock-device-models.md).
+   */
+  model?: 'cdx-test' | 'axi-cdma';
   /** IOMMU group number (default: the next free one). */
   iommuGroup?: number;
   /** False: the controller refuses to clear bus mastering, so the feature is unsupported (ENOTTY). */
@@ -299,6 +302,36 @@ export class MockDevice {
   /** Whether MSI is enabled at the controller. */
   get msiEnabled(): boolean {
     return this.#k.mockStatus(this.name).msiEnabled;
+  }
+
+  /** DMA accesses by the device that faulted (unmapped IOVA, no permission, bus master off). */
+  get dmaErrors(): number {
+    return this.#k.mockStatus(this.name).dmaErrors;
+  }
+
+  /**
+   * The device raises MSI `vector`, as hardware does: delivered when the
+   * kernel has MSI enabled and a trigger on the vector (the eventfd gets +1).
+   * Callable from any thread (attach the kernel there with MockKernel.attach).
+   * @returns true when delivered; false when lost (MSI off or no trigger on the vector)
+   * @throws RangeError for a vector the device does not have
+   */
+  raiseMsi(vector: number): boolean {
+    const rc = this.#k.mockRaiseMsi(this.name, vector);
+    if (rc === -22) throw outOfRange('vector', `below the device's MSI count`, vector);
+    return rc === 0;
+  }
+
+  /** Reads `length` bytes at `iova` as the device would (through its IOMMU). @returns the bytes, or the -errno of the fault */
+  dmaRead(iova: bigint, length: number): Uint8Array | number {
+    const out = new Uint8Array(length);
+    const rc = this.#k.mockDmaRead(this.name, iova, out);
+    return rc === 0 ? out : rc;
+  }
+
+  /** Writes `bytes` at `iova` as the device would. @returns 0, or the -errno of the fault */
+  dmaWrite(iova: bigint, bytes: Uint8Array): number {
+    return this.#k.mockDmaWrite(this.name, iova, bytes);
   }
 
   /** False once the device was removed. */
