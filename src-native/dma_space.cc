@@ -47,8 +47,9 @@ uint64_t DmaSpace::Map(void* vaddr, uint64_t size) {
 }
 
 void DmaSpace::Unmap(uint64_t iova, uint64_t size) {
-  KernelUnmap(iova, size);
-  used_.erase(iova);
+  // If the kernel refused, the range may still be mapped: keep it out of the
+  // allocator (it is released with the container/IOAS) rather than hand it out again.
+  if (KernelUnmap(iova, size) >= 0) used_.erase(iova);
 }
 
 // ---- type1
