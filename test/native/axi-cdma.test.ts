@@ -88,6 +88,16 @@ describe('DMA limits on the mock', function () {
     void b;
   });
 
+  it('type1 refuses mappings past dma_entry_limit with ENOSPC (vfio_iommu_type1)', function () {
+    const kernel = MockKernel.create({ profile: 'linux-6.12', dmaEntryLimit: 3,
+      devices: [{ dev: 0, deviceId: 1, regions: [{ size: 4096 }], bound: true }] });
+    using dev = new CdxBus({ kernel }).open('cdx-00:00');
+    const bufs = [dev.dma.alloc(4096), dev.dma.alloc(4096), dev.dma.alloc(4096)];
+    assert.throws(() => dev.dma.alloc(4096), { code: 'ENOSPC', request: 'VFIO_IOMMU_MAP_DMA' });
+    bufs[0]!.free();
+    dev.dma.alloc(4096);
+  });
+
   it('a raised MSI is delivered only while the vector has a trigger', async function () {
     const kernel = MockKernel.fixture({ bound: true });
     using dev = new CdxBus({ kernel }).open('cdx-00:00');
