@@ -14,9 +14,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export npm_config_nodedir=/usr
 variants=${*:-fixed stock}
-# Results go under the clone: the guest mounts its own tmpfs over /tmp or
-# /var/tmp (whichever does not hold the working directory), so a results
-# directory there could be hidden from it.
+# Results go under the clone and come back through run.sh --rw (the guest's
+# view of the host root is a copy-on-write overlay whose writes vanish).
 mkdir -p build/vm-results
 out=$(mktemp -d "$PWD/build/vm-results/run-XXXXXX")
 mocha=(node node_modules/mocha/bin/mocha.js dist/test/conformance --reporter json)

@@ -14,11 +14,13 @@
  * header). dev_configure() mirrors bus master and MSI enable into it,
  * records the MSI address/data programmed for each vector, and resets the
  * device: every region gets its initial contents back, then RESET_COUNT
- * counts the reset. A delayed work polls each device's MSI_DOORBELL every
- * jiffy: when it holds v + 1, the device raises MSI vector v (if MSI is
- * enabled and v is one of its vectors), counts it in MSI_FIRED and writes 0
- * back. MSI_FIRED and the doorbell are updated before the interrupt is
- * delivered, so whoever waits for the interrupt sees the final state.
+ * counts the reset. While a device has MSI enabled, a delayed work polls its
+ * MSI_DOORBELL every jiffy: when it holds v + 1, the device writes 0 back
+ * and, if v is one of its vectors, counts the MSI in MSI_FIRED (a count over
+ * the device's lifetime, like RESET_COUNT) and raises vector v. The registers
+ * are updated before the interrupt is delivered, so whoever waits for the
+ * interrupt sees the final state. With MSI disabled the doorbell is left
+ * alone. This is the behaviour of the project's mock device model.
  *
  * MSI: the upstream CDX MSI domain needs a DT msi-map to a GIC ITS, which x86
  * does not have. When built in, the sim therefore creates its own software
@@ -74,6 +76,7 @@ struct cdx_sim_region {
  * @lock: serialises dev_configure() and the doorbell poll on this device
  * @req_id: requester ID, (bus << 8) | dev; also the MSI device ID
  * @resets: resets so far (RESET_COUNT)
+ * @fired: MSIs raised so far (MSI_FIRED)
  * @bus_master: bus mastering enabled by the controller
  * @msi_enabled: MSI enabled by the controller
  */
@@ -83,6 +86,7 @@ struct cdx_sim_dev {
 	spinlock_t lock;	/* dev_configure() vs. the doorbell poll */
 	u32 req_id;
 	u32 resets;
+	u32 fired;
 	bool bus_master;
 	bool msi_enabled;
 };
@@ -190,7 +194,8 @@ static void cdx_sim_msi_conf(struct cdx_sim_dev *sd,
 static int cdx_sim_dev_configure(struct cdx_controller *cdx, u8 bus_num,
 				 u8 dev_num, struct cdx_device_config *cfg)
 {
-	struct cdx_sim_dev *sd = cdx_sim_find(cdx->priv, bus_num, dev_num);
+	struct cdx_sim *sim = cdx->priv;
+	struct cdx_sim_dev *sd = cdx_sim_find(sim, bus_num, dev_num);
 	unsigned long flags;
 	int ret = 0;
 
@@ -211,6 +216,8 @@ static int cdx_sim_dev_configure(struct cdx_controller *cdx, u8 bus_num,
 		sd->msi_enabled = cfg->msi_enable;
 		if (cdx_sim_has_regs(sd))
 			cdx_sim_writel(sd, CDX_SIM_REG_MSI_ENABLE, sd->msi_enabled);
+		if (sd->msi_enabled)	/* start watching the doorbell */
+			schedule_delayed_work(&sim->poll_work, 1);
 		break;
 	case CDX_DEV_MSI_CONF:
 		if (cfg->msi.msi_index >= sd->desc->num_msi)
@@ -480,19 +487,19 @@ static bool cdx_sim_doorbell(struct cdx_sim *sim, struct cdx_sim_dev *sd,
 	bool fire = false;
 	u32 v;
 
-	if (!cdx_sim_has_regs(sd) || !cdx_sim_readl(sd, CDX_SIM_REG_MSI_DOORBELL))
+	if (!cdx_sim_has_regs(sd) || !READ_ONCE(sd->msi_enabled) ||
+	    !cdx_sim_readl(sd, CDX_SIM_REG_MSI_DOORBELL))
 		return false;
 
 	spin_lock_irqsave(&sd->lock, flags);
 	v = cdx_sim_readl(sd, CDX_SIM_REG_MSI_DOORBELL);
-	if (v) {
-		*vector = v - 1;
-		fire = sd->msi_enabled && *vector < sd->desc->num_msi &&
-		       cdx_sim_can_raise(sim, sd, *vector);
-		if (fire)
-			cdx_sim_writel(sd, CDX_SIM_REG_MSI_FIRED,
-				       cdx_sim_readl(sd, CDX_SIM_REG_MSI_FIRED) + 1);
+	if (sd->msi_enabled && v) {
 		cdx_sim_writel(sd, CDX_SIM_REG_MSI_DOORBELL, 0);
+		*vector = v - 1;
+		if (*vector < sd->desc->num_msi) {
+			cdx_sim_writel(sd, CDX_SIM_REG_MSI_FIRED, ++sd->fired);
+			fire = cdx_sim_can_raise(sim, sd, *vector);
+		}
 	}
 	spin_unlock_irqrestore(&sd->lock, flags);
 
@@ -503,14 +510,18 @@ static void cdx_sim_poll(struct work_struct *work)
 {
 	struct cdx_sim *sim = container_of(to_delayed_work(work),
 					   struct cdx_sim, poll_work);
+	bool watching = false;
 	unsigned int i;
 	u32 vector = 0;
 
 	for (i = 0; i < CDX_SIM_NUM_DEVICES; i++) {
 		if (cdx_sim_doorbell(sim, &sim->devs[i], &vector))
 			cdx_sim_raise(sim, &sim->devs[i], vector);
+		watching |= READ_ONCE(sim->devs[i].msi_enabled);
 	}
-	schedule_delayed_work(&sim->poll_work, 1);
+	/* idle while no device has MSI enabled; MSI_ENABLE restarts it */
+	if (watching)
+		schedule_delayed_work(&sim->poll_work, 1);
 }
 
 static void cdx_sim_free_regions(struct cdx_sim *sim)
@@ -589,7 +600,6 @@ static int __init cdx_sim_init(void)
 		goto err_msi;
 
 	cdx_sim = sim;
-	schedule_delayed_work(&sim->poll_work, 1);
 	dev_info(&sim->pdev->dev, "CDX controller %u: %d devices, MSI %s\n",
 		 sim->cdx.id, CDX_SIM_NUM_DEVICES,
 		 sim->msi_domain ? "yes" : "no");

@@ -219,7 +219,7 @@ build_variant() {
 		echo "$VM_CACHE/$variant-$hash"
 		return
 	fi
-	vm_log "$variant: cache miss ($variant-$hash), building (about 4 min on 2 cores)"
+	vm_log "$variant: cache miss ($variant-$hash), building (5-6 min on 2 cores)"
 	mkdir -p "$VM_CACHE"
 	vm_with_lock "$VM_WORK/.lock-$variant" build_clean "$variant" "$hdr" "$hash" "$manifest"
 }

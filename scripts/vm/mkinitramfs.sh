@@ -40,5 +40,9 @@ mkdir -p "$(dirname "$out")"
 (cd "$stage" && find . -print0 | LC_ALL=C sort -z | cpio --null -o -H newc -R 0:0 --quiet) |
 	gzip -1 >"$out.tmp"
 mv "$out.tmp" "$out"
+if [ $# -eq 0 ]; then # keep the three newest cached images
+	find "$VM_CACHE" -maxdepth 1 -name 'initramfs-*.cpio.gz' -printf '%T@ %p\n' | sort -rn |
+		tail -n +4 | cut -d' ' -f2- | xargs -r rm -f
+fi
 vm_log "built $out ($(stat -c %s "$out") bytes) in $(vm_since "$t0") s"
 echo "$out"

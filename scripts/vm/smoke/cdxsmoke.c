@@ -287,8 +287,25 @@ static void test_msi(int fd, void *regs)
 	check(*reg(regs, REG_MSI_DOORBELL) == 0 && *reg(regs, REG_MSI_FIRED) == fired0 + 1,
 	      "cdx-00:00: doorbell for a vector out of range is cleared, not counted");
 
+	/* a vector without a trigger: the device still raises (and counts) it */
+	{
+		int none = -1;
+
+		check(set_irqs_eventfd(fd, 2, 1, &none) == 0, "cdx-00:00: SET_IRQS fd -1 detaches vector 2");
+	}
+	*reg(regs, REG_MSI_DOORBELL) = 3;
+	usleep(20000);
+	check(*reg(regs, REG_MSI_DOORBELL) == 0 && *reg(regs, REG_MSI_FIRED) == fired0 + 2 &&
+	      wait_eventfd(efd[2], 0) == 0,
+	      "cdx-00:00: doorbell for a detached vector: counted (MSI_FIRED %u), no eventfd", *reg(regs, REG_MSI_FIRED));
+
 	check(set_irqs_none(fd, 0, 0) == 0 && *reg(regs, REG_MSI_ENABLE) == 0,
 	      "cdx-00:00: SET_IRQS count 0 disables MSI (MSI_ENABLE = 0)");
+	*reg(regs, REG_MSI_DOORBELL) = 1;
+	usleep(20000);
+	check(*reg(regs, REG_MSI_DOORBELL) == 1 && *reg(regs, REG_MSI_FIRED) == fired0 + 2,
+	      "cdx-00:00: with MSI disabled the doorbell is left alone");
+	*reg(regs, REG_MSI_DOORBELL) = 0;
 	for (i = 0; i < NUM_MSI; i++)
 		close(efd[i]);
 }
