@@ -31,6 +31,14 @@ uint8_t* BufferData(const Napi::CallbackInfo& info) {
   return static_cast<uint8_t*>(info[0].As<Napi::ArrayBuffer>().Data());
 }
 
+// The Kernel behind a kernel handle passed as argument 0.
+const std::shared_ptr<Kernel>& KernelArg(const Napi::CallbackInfo& info) {
+  if (!info[0].IsObject() || !info[0].As<Napi::Object>().CheckTypeTag(&NativeKernel::kTypeTag)) {
+    ThrowTypeError(info.Env(), "ERR_INVALID_ARG_TYPE", "expected a kernel handle");
+  }
+  return NativeKernel::Unwrap(info[0].As<Napi::Object>())->kernel();
+}
+
 double Elapsed(std::chrono::steady_clock::time_point t0) {
   return static_cast<double>(
       std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count());
@@ -65,10 +73,7 @@ Napi::Value Write32Loop(const Napi::CallbackInfo& info) {
 // the same Kernel object the API uses (the mock, or the real kernel).
 Napi::Value IoctlLoop(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!info[0].IsObject() || !info[0].As<Napi::Object>().CheckTypeTag(&NativeKernel::kTypeTag)) {
-    ThrowTypeError(env, "ERR_INVALID_ARG_TYPE", "expected a kernel handle");
-  }
-  auto& kernel = *NativeKernel::Unwrap(info[0].As<Napi::Object>())->kernel();
+  auto& kernel = *KernelArg(info);
   int fd = ArgI32(info, 1, "fd");
   uint32_t request = ArgU32(info, 2, "request");
   uintptr_t arg = 0;
@@ -91,10 +96,7 @@ Napi::Value IoctlLoop(const Napi::CallbackInfo& info) {
 
 std::shared_ptr<mock::MockKernel> MockOf(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!info[0].IsObject() || !info[0].As<Napi::Object>().CheckTypeTag(&NativeKernel::kTypeTag)) {
-    ThrowTypeError(env, "ERR_INVALID_ARG_TYPE", "expected a kernel handle");
-  }
-  auto m = std::dynamic_pointer_cast<mock::MockKernel>(NativeKernel::Unwrap(info[0].As<Napi::Object>())->kernel());
+  auto m = std::dynamic_pointer_cast<mock::MockKernel>(KernelArg(info));
   if (!m) ThrowTypeError(env, "ERR_INVALID_ARG_TYPE", "the MSI benches need a mock kernel (a device model raises the MSI)");
   return m;
 }
@@ -170,10 +172,7 @@ Napi::Value MsiLatencyC(const Napi::CallbackInfo& info) {
 // VFIO_IOMMU_UNMAP_DMA, munmap) through the same Kernel the API uses.
 Napi::Value DmaMapLoop(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!info[0].IsObject() || !info[0].As<Napi::Object>().CheckTypeTag(&NativeKernel::kTypeTag)) {
-    ThrowTypeError(env, "ERR_INVALID_ARG_TYPE", "expected a kernel handle");
-  }
-  auto& kernel = *NativeKernel::Unwrap(info[0].As<Napi::Object>())->kernel();
+  auto& kernel = *KernelArg(info);
   int cfd = ArgI32(info, 1, "containerFd");
   uint32_t n = ArgU32(info, 2, "n");
   uint64_t size = ArgU64(info, 3, "size");
