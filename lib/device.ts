@@ -7,7 +7,7 @@
  * is only reclaimed by the garbage collector is closed then, with a warning
  * (`VFIO_CDX_UNCLOSED`): relying on GC leaves a device open for an unknown time.
  */
-import { closedError, invalidArgType, outOfRange } from './errors';
+import { checkConstruct, checkKeys, closedError, invalidArgType, invalidThis, kConstruct, outOfRange, VfioError } from './errors';
 import { Mapping, type AccessorMode, type MappingParent } from './mapping';
 import { Msi } from './msi';
 import { Dma } from './dma';
@@ -58,7 +58,8 @@ export class Region {
   readonly #device: Device;
 
   /** @internal */
-  constructor(device: Device, info: NativeRegionInfo) {
+  constructor(token: unknown, device: Device, info: NativeRegionInfo) {
+    checkConstruct(token, 'Region');
     const c = native().abi.constants;
     this.#device = device;
     this.index = info.index;
@@ -78,6 +79,7 @@ export class Region {
    *   ERR_VFIO_CLOSED when the device is closed.
    */
   map(options: MapOptions = {}): Mapping {
+    if (typeof this !== 'object' || this === null || !(#device in this)) throw invalidThis('Region');
     return this.#device._map(this, options);
   }
 }
@@ -86,8 +88,12 @@ export class Region {
 export class BusMaster {
   readonly #handle: NativeDeviceHandle;
   /** @internal */
-  constructor(handle: NativeDeviceHandle) {
+  constructor(token: unknown, handle: NativeDeviceHandle) {
+    checkConstruct(token, 'BusMaster');
     this.#handle = handle;
+  }
+  static #check(self: unknown): asserts self is BusMaster {
+    if (typeof self !== 'object' || self === null || !(#handle in self)) throw invalidThis('BusMaster');
   }
   /**
    * Whether the device lets userspace control bus mastering (PROBE succeeds).
@@ -96,6 +102,7 @@ export class BusMaster {
    * @throws ERR_VFIO_CLOSED; VfioError for any other failure.
    */
   get supported(): boolean {
+    BusMaster.#check(this);
     return this.#handle.busMasterSupported();
   }
   /**
@@ -103,6 +110,7 @@ export class BusMaster {
    * @throws VfioError: ENOTTY when unsupported, or the controller's errno.
    */
   set(enabled: boolean): void {
+    BusMaster.#check(this);
     if (typeof enabled !== 'boolean') throw invalidArgType('enabled', 'of type boolean', enabled);
     this.#handle.setBusMaster(enabled);
   }
@@ -131,7 +139,8 @@ export class Device implements Disposable, MappingParent {
   readonly #mappings = new Set<Mapping>();
 
   /** @internal Made by {@link CdxBus.open}. */
-  constructor(handle: NativeDeviceHandle) {
+  constructor(token: unknown, handle: NativeDeviceHandle) {
+    checkConstruct(token, 'Device');
     this.#handle = handle;
     const d = handle.describe();
     this.name = d.name;
@@ -146,15 +155,20 @@ export class Device implements Disposable, MappingParent {
       numIrqs: i.numIrqs,
       resettable: (i.flags & native().abi.constants.VFIO_DEVICE_FLAGS_RESET) !== 0,
     });
-    this.regions = Object.freeze(handle.regions().map((r) => new Region(this, r)));
-    this.busMaster = new BusMaster(handle);
-    this.msi = new Msi(handle, this.name);
-    this.dma = new Dma(handle);
+    this.regions = Object.freeze(handle.regions().map((r) => new Region(kConstruct, this, r)));
+    this.busMaster = new BusMaster(kConstruct, handle);
+    this.msi = new Msi(kConstruct, handle, this.name);
+    this.dma = new Dma(kConstruct, handle);
     finalizer.register(this, { handle, name: this.name }, this);
+  }
+
+  static #check(self: unknown): asserts self is Device {
+    if (typeof self !== 'object' || self === null || !(#handle in self)) throw invalidThis('Device');
   }
 
   /** True once closed. */
   get closed(): boolean {
+    Device.#check(this);
     return this.#handle.closed();
   }
 
@@ -163,6 +177,7 @@ export class Device implements Disposable, MappingParent {
    * @throws ERR_VFIO_CLOSED
    */
   get fd(): number {
+    Device.#check(this);
     return this.#handle.fd();
   }
 
@@ -172,16 +187,22 @@ export class Device implements Disposable, MappingParent {
    * @throws VfioError with the controller's errno; ERR_VFIO_CLOSED
    */
   reset(): void {
+    Device.#check(this);
     this.#handle.reset();
   }
 
-  /** Unmaps every mapping (detaching their buffers) and closes the device. Idempotent. */
+  /**
+   * Unmaps every mapping (detaching their buffers), frees every DMA buffer, disables MSI and
+   * closes the device; the native side is released now, not at the next GC. Idempotent.
+   * Pending MSI waits reject with ERR_VFIO_CLOSED once everything is closed.
+   */
   close(): void {
+    Device.#check(this);
     if (!this.#handle.closed()) this.#handle.close();
-    this.msi._closed();
     for (const m of this.#mappings) m._invalidate();
     this.#mappings.clear();
     finalizer.unregister(this);
+    this.msi._closed();  // last: it runs listeners, which see a fully closed device
   }
 
   /** Same as {@link close}. */
@@ -193,6 +214,7 @@ export class Device implements Disposable, MappingParent {
   _map(region: Region, options: MapOptions): Mapping {
     if (this.#handle.closed()) throw closedError(`device ${this.name}`);
     if (options === null || typeof options !== 'object') throw invalidArgType('options', 'of type object', options);
+    checkKeys(options, 'map() options', ['offset', 'length', 'accessor']);
     const offset = options.offset ?? 0;
     if (typeof offset !== 'number') throw invalidArgType('options.offset', 'of type number', offset);
     const pageSize = native().pageSize();
@@ -209,8 +231,18 @@ export class Device implements Disposable, MappingParent {
     if (accessor !== undefined && accessor !== 'js' && accessor !== 'native') {
       throw invalidArgType('options.accessor', "'js' or 'native'", accessor);
     }
-    const [handle, buffer] = this.#handle.map(region.index, offset, length);
-    const mapping = new Mapping(this, handle, buffer, region.index, offset, length, region.writable, accessor);
+    let handle, buffer;
+    try {
+      [handle, buffer] = this.#handle.map(region.index, offset, length);
+    } catch (e) {
+      if (e instanceof VfioError && e.syscall === 'mmap' && e.code === 'EINVAL' && !region.mappable) {
+        e.addHint(`region ${region.index} of ${this.name} has no VFIO_REGION_INFO_FLAG_MMAP: vfio-cdx maps only ` +
+          `regions whose address and size are page aligned (this one is ${region.size} bytes), and it offers ` +
+          'no read/write access either');
+      }
+      throw e;
+    }
+    const mapping = new Mapping(kConstruct, this, handle, buffer, region.index, offset, length, region.writable, accessor);
     this.#mappings.add(mapping);
     return mapping;
   }

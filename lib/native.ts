@@ -94,12 +94,14 @@ export interface NativeKernelHandle {
   writeFile(path: string, data: string): number;
   stat(path: string): NativeStat | number;
   openDevice(name: string, path: string): NativeDeviceHandle;
+  openHere(): string[];
   // mock control
   mockToken(): string;
   mockAddDevice(spec: object): void;
-  mockRegion(device: string, index: number): ArrayBuffer;
+  mockRegion(device: string, instance: number, index: number): ArrayBuffer;
   mockStatus(device: string): {
     exists: boolean;
+    instance: number;
     busMaster: boolean;
     resets: number;
     driver: string;
@@ -126,7 +128,11 @@ export interface NativeAddon {
   setTrace(fn: ((syscall: string, request: string, path: string, fd: number, result: number) => void) | null): void;
   pageSize(): number;
   systemKernel(): NativeKernelHandle;
-  createMockKernel(config: object, devices: object[]): NativeKernelHandle;
+  createMockKernel(options: object): NativeKernelHandle;
+  mockSchema(): {
+    profiles: string[]; models: string[]; ioctls: string[]; controllerOps: string[]; faultOps: string[];
+    configKeys: string[]; deviceKeys: string[]; regionKeys: string[]; faultKeys: string[];
+  };
   attachMockKernel(token: string): NativeKernelHandle;
   abi: AbiTable;
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "abi.h"
+#include "mock_schema.h"
 #include "napi_device.h"
 #include "napi_kernel.h"
 #include "napi_mapping.h"
@@ -197,6 +198,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("systemKernel", Napi::Function::New(env, SystemKernel, "systemKernel"));
   exports.Set("createMockKernel", Napi::Function::New(env, CreateMockKernel, "createMockKernel"));
   exports.Set("attachMockKernel", Napi::Function::New(env, AttachMockKernel, "attachMockKernel"));
+  exports.Set("mockSchema", Napi::Function::New(
+                                env, [](const Napi::CallbackInfo& info) -> Napi::Value { return MockSchema(info.Env()); },
+                                "mockSchema"));
   exports.Set("abi", AbiTable(env));
   exports.Set("_bench", BenchLoops(env));
   return exports;

@@ -41,6 +41,8 @@ class NativeKernel : public Napi::ObjectWrap<NativeKernel> {
   Napi::Value Name(const Napi::CallbackInfo& info);
 
   Napi::Value OpenDevice(const Napi::CallbackInfo& info);
+  // Names of the devices of this kernel that this environment holds open.
+  Napi::Value OpenHere(const Napi::CallbackInfo& info);
 
   // mock control side
   Napi::Value MockToken(const Napi::CallbackInfo& info);

@@ -42,6 +42,16 @@ const ModelInfo* FindModel(const std::string& name) {
   return nullptr;
 }
 
+}  // namespace
+
+std::vector<std::string> ModelNames() {
+  std::vector<std::string> out;
+  for (const ModelInfo& m : kModels) out.push_back(m.name);
+  return out;
+}
+
+namespace {
+
 const char* FaultName(DevConfig type) {
   switch (type) {
     case DevConfig::kReset: return "reset";

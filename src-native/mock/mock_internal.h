@@ -60,6 +60,7 @@ struct RegionMemory {
 // Owned by Impl::devices; freed by CdxUnregisterDevice() once nothing can reach it.
 struct CdxDevice {
   std::string name;                   // cdx-BB:DD or, for a bus, cdx-BB
+  uint64_t instance = 0;              // serial number: a device re-added by a rescan is a new instance
   bool is_bus = false;
   uint8_t bus_num = 0;
   uint8_t dev_num = 0;
@@ -288,6 +289,7 @@ struct MockKernel::Impl {
   std::vector<DeviceSpec> scan_list;     // what the controller's scan() finds (AddDevice order)
   std::vector<std::unique_ptr<RegionMemory>> regions;
   uint64_t next_region_addr = 0x20000000000ull;
+  uint64_t next_instance = 1;            // CdxDevice::instance of the next device added
   bool drivers_autoprobe = true;
   bool noiommu_param = false;            // vfio.enable_unsafe_noiommu_mode
   // drivers/iommu
@@ -333,6 +335,7 @@ struct MockKernel::Impl {
   Node LookupIommuGroups(const std::vector<std::string>& c);
   Node LookupDev(const std::vector<std::string>& c);
   std::vector<std::string> DirCandidates();
+  void CollectPaths(const std::string& path, int depth, std::vector<std::string>* out);
   int ListDir(const std::string& canonical, std::vector<std::string>* names);
   int ShowAttr(const Node& node, std::string* out);
   long StoreAttr(const Node& node, const std::string& data, Lock& lk);

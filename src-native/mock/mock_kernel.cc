@@ -45,6 +45,10 @@ bool ProfileConfig(const std::string& name, KernelConfig* out) {
   return true;
 }
 
+std::vector<std::string> ProfileNames() { return {"linux-6.12", "linux-6.12-iommufd", "cdev", "noiommu"}; }
+
+std::vector<std::string> ControllerOpNames() { return {"reset", "set_master", "clear_master", "msi_enable"}; }
+
 // ---- Impl lifetime
 
 MockKernel::Impl::Impl(const KernelConfig& c) : config(c) {
@@ -211,6 +215,14 @@ const char* const kIommufdNames[] = {
     "IOMMU_HWPT_GET_DIRTY_BITMAP", "IOMMU_HWPT_INVALIDATE", "IOMMU_FAULT_QUEUE_ALLOC"};
 
 }  // namespace
+
+std::vector<std::string> IoctlNames() {
+  std::vector<std::string> out;
+  for (const char* n : kVfioNames) out.push_back(n);
+  for (const char* n : kVfioIommuNames) out.push_back(n);
+  for (const char* n : kIommufdNames) out.push_back(n);
+  return out;
+}
 
 // The ioctl's name as the fd's object type reads it (0x3b70 is VFIO_IOMMU_GET_INFO on a container,
 // VFIO_DEVICE_GET_PCI_HOT_RESET_INFO on a device); unknown numbers print as hex.
@@ -399,11 +411,13 @@ int MockKernel::AddDevice(const DeviceSpec& spec, std::string* error) {
   return 0;
 }
 
-int MockKernel::DeviceRegion(const std::string& device, uint32_t index, uint8_t** data, size_t* size) {
+int MockKernel::DeviceRegion(const std::string& device, uint64_t instance, uint32_t index, uint8_t** data,
+                             size_t* size) {
   Lock lk(impl_->mu);
   auto it = impl_->devices.find(device);
   if (it == impl_->devices.end() || it->second->is_bus) return -ENODEV;
   CdxDevice* dev = it->second.get();
+  if (instance != 0 && dev->instance != instance) return -ESTALE;
   if (index >= dev->res.size()) return -EINVAL;
   *data = dev->res[index]->view;
   *size = static_cast<size_t>(dev->res[index]->size);
@@ -417,6 +431,7 @@ DeviceStatus MockKernel::Status(const std::string& device) {
   if (it == impl_->devices.end() || it->second->is_bus) return st;
   const CdxDevice* dev = it->second.get();
   st.exists = !dev->dead;
+  st.instance = dev->instance;
   st.bus_master = dev->bus_master;
   st.resets = dev->resets;
   st.driver = dev->bound ? "vfio-cdx" : "";

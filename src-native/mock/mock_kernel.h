@@ -62,6 +62,12 @@ struct KernelConfig {
 //                       detach_ioas fix (what the project's VM kernel is): noiommu-N groups, no cdev
 bool ProfileConfig(const std::string& name, KernelConfig* out);
 
+// The names the control side accepts, for input validation and for error messages that list them.
+std::vector<std::string> ProfileNames();
+std::vector<std::string> ModelNames();         // DeviceSpec::model values other than ""
+std::vector<std::string> IoctlNames();         // every request name a kIoctl fault can match
+std::vector<std::string> ControllerOpNames();  // what a kController fault can match
+
 struct RegionSpec {
   uint64_t size = 0;            // > 0
   uint64_t addr = 0;            // physical start; 0 = the mock picks a page-aligned address
@@ -91,6 +97,7 @@ struct DeviceSpec {
 // Device-side state, for tests.
 struct DeviceStatus {
   bool exists = false;
+  uint64_t instance = 0;        // which device of that name: a device re-added by a rescan is a new one
   bool bus_master = false;
   uint64_t resets = 0;          // controller resets (open, last close, VFIO_DEVICE_RESET, sysfs reset)
   std::string driver;           // "" when unbound
@@ -151,7 +158,8 @@ class MockKernel : public Kernel {
   // Adds a device as the controller's scan would (0, or -errno with *error set).
   int AddDevice(const DeviceSpec& spec, std::string* error);
   // Device-side view of region memory. The pointer stays valid for the MockKernel's lifetime.
-  int DeviceRegion(const std::string& device, uint32_t index, uint8_t** data, size_t* size);
+  // `instance` (DeviceStatus::instance), when not 0, must be the device's: -ESTALE otherwise.
+  int DeviceRegion(const std::string& device, uint64_t instance, uint32_t index, uint8_t** data, size_t* size);
   DeviceStatus Status(const std::string& device);
   std::vector<std::string> DeviceNames();
   // The device raises MSI vector `vector` (what the cdx-test model does when MSI_DOORBELL is written):
@@ -172,6 +180,10 @@ class MockKernel : public Kernel {
   int DmaRead(const std::string& device, uint64_t iova, void* dst, size_t len);
   int DmaWrite(const std::string& device, uint64_t iova, const void* src, size_t len);
   void InjectFault(const Fault& fault);
+  // Whether `fragment` is part of a path this kernel serves now, or would serve for one of its
+  // devices once bound (device nodes, vfio-dev entries, group links): a path fault that can never
+  // match is a typo. On false, *examples gets a few paths it does serve.
+  bool ServesPath(const std::string& fragment, std::vector<std::string>* examples);
   void ClearFaults();
   void SetCapSysRawio(bool on);
   void SetTracing(bool on);
