@@ -157,7 +157,7 @@ export class Device implements Disposable, MappingParent {
     });
     this.regions = Object.freeze(handle.regions().map((r) => new Region(kConstruct, this, r)));
     this.busMaster = new BusMaster(kConstruct, handle);
-    this.msi = new Msi(kConstruct, handle, this.name);
+    this.msi = new Msi(kConstruct, handle, this);
     this.dma = new Dma(kConstruct, handle);
     finalizer.register(this, { handle, name: this.name }, this);
   }
@@ -183,12 +183,22 @@ export class Device implements Disposable, MappingParent {
 
   /**
    * VFIO_DEVICE_RESET: the controller resets the device. Mappings stay valid,
-   * but the device's registers are back to their reset values.
-   * @throws VfioError with the controller's errno; ERR_VFIO_CLOSED
+   * but the device's registers are back to their reset values. The reset
+   * quiesces the device's interrupts and vfio-cdx does not restore them, so
+   * when MSI is enabled the library re-arms it with the same eventfds (two more
+   * SET_IRQS): the {@link MsiVector}s keep working.
+   * @throws VfioError with the controller's errno; ERR_VFIO_CLOSED. If re-arming
+   *   MSI fails, MSI is disabled (its vectors close) and that error is thrown.
    */
   reset(): void {
     Device.#check(this);
-    this.#handle.reset();
+    try {
+      this.#handle.reset();
+    } catch (e) {
+      // A failed re-arm leaves MSI disabled (the addon closed the eventfds): the vectors are dead.
+      if (this.msi.enabled && !this.#handle.msiInfo().enabled) this.msi._closed();
+      throw e;
+    }
   }
 
   /**

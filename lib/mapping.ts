@@ -21,7 +21,7 @@
  * unmapped, so stale views cannot fault; accessors then throw `ERR_VFIO_CLOSED`.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { checkConstruct, closedError, invalidArgType, invalidThis, outOfRange, type CodedError } from './errors';
+import { checkConstruct, checkKeys, closedError, invalidArgType, invalidThis, outOfRange, type CodedError } from './errors';
 import type { NativeAccessors, NativeMappingHandle } from './native';
 
 /** How a Mapping's accessors reach device memory. */
@@ -33,7 +33,7 @@ export interface PollOptions {
   mask?: number;
   /** The condition is `(read32(offset) & mask) === value`. */
   value: number;
-  /** Give up after this many milliseconds (default 1000). A last read after the deadline still counts. */
+  /** Give up after this many milliseconds (default 1000; Infinity: never). A last read after the deadline still counts. */
   timeout?: number;
   /**
    * Pause between reads: microseconds for {@link Mapping.poll32Sync} (default 0: spin), milliseconds
@@ -438,6 +438,7 @@ function sleeper(): Int32Array {
 
 function pollOptions(options: PollOptions, defaultInterval: number): { mask: number; value: number; timeout: number; name: string | undefined } {
   if (options === null || typeof options !== 'object') throw invalidArgType('options', 'of type object', options);
+  checkKeys(options, 'poll options', ['mask', 'value', 'timeout', 'interval', 'name', 'signal']);
   const { mask = 0xffffffff, value, timeout = 1000, interval = defaultInterval, name } = options;
   const u32 = (v: unknown, what: string) => {
     if (typeof v !== 'number') throw invalidArgType(what, 'of type number', v);
@@ -449,9 +450,11 @@ function pollOptions(options: PollOptions, defaultInterval: number): { mask: num
   if ((value & mask) >>> 0 !== value) {
     throw outOfRange('options.value', `a value within options.mask (0x${mask.toString(16)}), or the poll could never succeed`, value);
   }
-  for (const [v, what] of [[timeout, 'options.timeout'], [interval, 'options.interval']] as const) {
-    if (typeof v !== 'number') throw invalidArgType(what, 'of type number', v);
-    if (!Number.isFinite(v) || v < 0 || v > 2 ** 31 - 1) throw outOfRange(what, 'a finite number >= 0 and <= 2 ** 31 - 1', v);
+  if (typeof timeout !== 'number') throw invalidArgType('options.timeout', 'of type number', timeout);
+  if (!(timeout >= 0)) throw outOfRange('options.timeout', 'a number of milliseconds >= 0, or Infinity', timeout);
+  if (typeof interval !== 'number') throw invalidArgType('options.interval', 'of type number', interval);
+  if (!Number.isFinite(interval) || interval < 0 || interval > 2 ** 31 - 1) {
+    throw outOfRange('options.interval', 'a finite number >= 0 and <= 2 ** 31 - 1', interval);
   }
   if (name !== undefined && typeof name !== 'string') throw invalidArgType('options.name', 'of type string', name);
   return { mask, value, timeout, name };

@@ -172,17 +172,19 @@ export class MsiVector extends EventEmitter implements AsyncIterable<number> {
 /** The device's MSI interrupts (IRQ index 0 of vfio-cdx). */
 export class Msi {
   readonly #handle: NativeDeviceHandle;
-  readonly #name: string;
+  // The Device: reachable from the delivery callback, so a watched, ref'd vector (whose callback
+  // the addon then holds strongly) keeps its whole device alive, as an active handle does.
+  readonly #device: { readonly name: string };
   #vectors: MsiVector[] = [];
   // The delivery callback. The addon holds it weakly unless a vector is watched and ref'd, so
   // this reference is what keeps it alive: the callback lives exactly as long as the Device.
   #deliver: ((vector: number, count: number) => void) | undefined;
 
   /** @internal */
-  constructor(token: unknown, handle: NativeDeviceHandle, name: string) {
+  constructor(token: unknown, handle: NativeDeviceHandle, device: { readonly name: string }) {
     checkConstruct(token, 'Msi');
     this.#handle = handle;
-    this.#name = name;
+    this.#device = device;
   }
 
   static #check(self: unknown): asserts self is Msi {
@@ -247,7 +249,7 @@ export class Msi {
         if (this.#vectors.length === 0) {
           e.addHint('MSI is not enabled on this device: call msi.enable() first (the kernel has no vector to signal)');
         } else if (vector >= count) {
-          e.addHint(`${this.#name} has ${count} MSI vectors (0..${count - 1})`);
+          e.addHint(`${this.#device.name} has ${count} MSI vectors (0..${count - 1})`);
         }
       }
       throw e;
@@ -285,6 +287,6 @@ export class Msi {
 
   /** @internal */
   get _name(): string {
-    return this.#name;
+    return this.#device.name;
   }
 }

@@ -14,7 +14,7 @@ namespace {
 
 const std::vector<std::string> kConfigKeys = {
     "profile",       "devices",     "pageSize",    "capSysRawio",   "iommufd",       "iommu",
-    "vfioCdxDetachIoas", "noiommuConfig", "noiommuEnabled", "vfioCdxLoaded", "dmaEntryLimit", "memlockLimit"};
+    "vfioCdxDetachIoas", "noiommuConfig", "noiommuEnabled", "cdxBus", "vfioCdxLoaded", "dmaEntryLimit", "memlockLimit"};
 const std::vector<std::string> kDeviceKeys = {
     "bus",       "dev",      "vendorId", "deviceId",   "subsystemVendorId", "subsystemDeviceId", "classCode",
     "revision",  "regions",  "msiCount", "model",      "iommuGroup",        "busMasterSupported", "bound"};
@@ -189,6 +189,7 @@ mock::KernelConfig ParseMockConfig(Napi::Env env, Napi::Object options) {
   c.vfio_cdx_detach_ioas = r.Bool("vfioCdxDetachIoas", c.vfio_cdx_detach_ioas);
   c.noiommu_config = r.Bool("noiommuConfig", c.noiommu_config);
   c.noiommu_enabled = r.Bool("noiommuEnabled", c.noiommu_enabled);
+  c.cdx_bus = r.Bool("cdxBus", c.cdx_bus);
   c.vfio_cdx_loaded = r.Bool("vfioCdxLoaded", c.vfio_cdx_loaded);
   c.cap_sys_rawio = r.Bool("capSysRawio", c.cap_sys_rawio);
   c.page_size = static_cast<size_t>(r.Uint("pageSize", uint64_t{1} << 30, c.page_size));

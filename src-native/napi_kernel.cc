@@ -367,6 +367,7 @@ Napi::Value NativeKernel::MockConfig(const Napi::CallbackInfo& info) {
   o.Set("vfioCdxDetachIoas", Napi::Boolean::New(env, c.vfio_cdx_detach_ioas));
   o.Set("noiommuConfig", Napi::Boolean::New(env, c.noiommu_config));
   o.Set("noiommuEnabled", Napi::Boolean::New(env, c.noiommu_enabled));
+  o.Set("cdxBus", Napi::Boolean::New(env, c.cdx_bus));
   o.Set("vfioCdxLoaded", Napi::Boolean::New(env, c.vfio_cdx_loaded));
   o.Set("capSysRawio", Napi::Boolean::New(env, c.cap_sys_rawio));
   o.Set("pageSize", Num(env, static_cast<double>(c.page_size)));

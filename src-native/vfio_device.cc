@@ -16,6 +16,8 @@ namespace vfiocdx {
 
 namespace {
 
+std::vector<uint32_t> IrqSet(uint32_t flags, uint32_t start, uint32_t count, const std::vector<int>& fds);
+
 const char kBusDevices[] = "/sys/bus/cdx/devices/";
 const char kDriverName[] = "vfio-cdx";
 
@@ -174,9 +176,29 @@ void Device::CheckOpen(const char* what) const {
   if (closed()) throw UsageError("ERR_VFIO_CLOSED", std::string("device ") + name_ + " is closed (" + what + ")");
 }
 
+// The controller's reset (MC_CMD_CDX_DEVICE_RESET) quiesces the device's interrupts, and vfio-cdx
+// keeps its own MSI state without restoring them (cdx_dev_reset() has no reset_done hook for it),
+// so live vectors would never fire again. They are re-armed with the same eventfds: SET_IRQS
+// count 0 frees the IRQs and disables MSI at the controller, SET_IRQS EVENTFD enables it again and
+// rewrites every MSI message. If re-arming fails, MSI is left disabled and the error is thrown.
 void Device::Reset() {
   CheckOpen("reset");
   sys().Ioctl(fd_.get(), abi::VFIO_DEVICE_RESET, 0, "VFIO_DEVICE_RESET", name_);
+  if (msi_fds_.empty()) return;
+  std::vector<int> fds;
+  for (const auto& fd : msi_fds_) fds.push_back(fd.get());
+  auto off = IrqSet(abi::VFIO_IRQ_SET_DATA_NONE | abi::VFIO_IRQ_SET_ACTION_TRIGGER, 0, 0, {});
+  auto on = IrqSet(abi::VFIO_IRQ_SET_DATA_EVENTFD | abi::VFIO_IRQ_SET_ACTION_TRIGGER, 0,
+                   static_cast<uint32_t>(fds.size()), fds);
+  try {
+    sys().Ioctl(fd_.get(), abi::VFIO_DEVICE_SET_IRQS, reinterpret_cast<uintptr_t>(off.data()),
+                "VFIO_DEVICE_SET_IRQS", name_);
+    sys().Ioctl(fd_.get(), abi::VFIO_DEVICE_SET_IRQS, reinterpret_cast<uintptr_t>(on.data()),
+                "VFIO_DEVICE_SET_IRQS", name_);
+  } catch (...) {
+    DisableMsi();
+    throw;
+  }
 }
 
 // PROBE|SET: 0 when the device supports bus-master control; ENOTTY when the

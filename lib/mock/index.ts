@@ -82,6 +82,8 @@ export interface MockKernelOptions {
   noiommuConfig?: boolean;
   /** vfio.enable_unsafe_noiommu_mode=1. */
   noiommuEnabled?: boolean;
+  /** CONFIG_CDX_BUS: false for a kernel without a CDX bus (no /sys/bus/cdx). Default true. */
+  cdxBus?: boolean;
   /** Whether the vfio-cdx driver is loaded. */
   vfioCdxLoaded?: boolean;
   /** vfio_iommu_type1 dma_entry_limit (default 65535). */
@@ -326,13 +328,14 @@ export class MockDevice {
     return this.#instance;
   }
 
-  // The status of this device; throws once it is gone.
-  #status(): ReturnType<NativeKernelHandle['mockStatus']> {
-    if (typeof this !== 'object' || this === null || !(#k in this)) throw invalidThis('MockDevice');
-    const s = this.#k.mockStatus(this.name);
+  // The status of the device `self` is; throws for a wrong `this` and once the device is gone.
+  static #status(self: unknown): ReturnType<NativeKernelHandle['mockStatus']> {
+    if (typeof self !== 'object' || self === null || !(#k in self)) throw invalidThis('MockDevice');
+    const d = self as MockDevice;
+    const s = d.#k.mockStatus(d.name);
     // Removal in progress (the kernel's device_del has begun, e.g. `remove` blocked on an open fd)
     // still reaches this device; once it is gone, or replaced by a rescan, nothing does.
-    if (s.instance !== this.#instance) throw deviceGone(this.name, s.instance !== 0);
+    if (s.instance !== d.#instance) throw deviceGone(d.name, s.instance !== 0);
     return s;
   }
 
@@ -341,7 +344,7 @@ export class MockDevice {
    * @throws RangeError for a region the device does not have; ERR_VFIO_MOCK_DEVICE_GONE
    */
   region(index: number): Uint8Array {
-    this.#status();
+    MockDevice.#status(this);
     if (typeof index !== 'number') throw invalidArgType('index', 'of type number', index);
     let r = this.#regions.get(index);
     if (r === undefined) {
@@ -353,32 +356,32 @@ export class MockDevice {
 
   /** Whether the controller has bus mastering enabled. */
   get busMaster(): boolean {
-    return this.#status().busMaster;
+    return MockDevice.#status(this).busMaster;
   }
 
   /** Controller resets so far (open, last close, VFIO_DEVICE_RESET, sysfs reset). */
   get resets(): number {
-    return this.#status().resets;
+    return MockDevice.#status(this).resets;
   }
 
   /** The bound driver, or null. */
   get driver(): string | null {
-    return this.#status().driver || null;
+    return MockDevice.#status(this).driver || null;
   }
 
   /** VFIO open count (the kernel runs open_device/close_device at 0↔1). */
   get openCount(): number {
-    return this.#status().openCount;
+    return MockDevice.#status(this).openCount;
   }
 
   /** Whether MSI is enabled at the controller. */
   get msiEnabled(): boolean {
-    return this.#status().msiEnabled;
+    return MockDevice.#status(this).msiEnabled;
   }
 
   /** DMA accesses by the device that faulted (unmapped IOVA, no permission, bus master off). */
   get dmaErrors(): number {
-    return this.#status().dmaErrors;
+    return MockDevice.#status(this).dmaErrors;
   }
 
   /**
@@ -389,7 +392,7 @@ export class MockDevice {
    * @throws RangeError for a vector the device does not have; ERR_VFIO_MOCK_DEVICE_GONE
    */
   raiseMsi(vector: number): boolean {
-    this.#status();
+    MockDevice.#status(this);
     if (typeof vector !== 'number') throw invalidArgType('vector', 'of type number', vector);
     if (!Number.isInteger(vector) || vector < 0 || vector > 0xffffffff) {
       throw outOfRange('vector', 'an integer >= 0', vector);
@@ -406,7 +409,7 @@ export class MockDevice {
    * @throws TypeError / RangeError for bad arguments; ERR_VFIO_MOCK_DEVICE_GONE
    */
   dmaRead(iova: bigint, length: number): Uint8Array | number {
-    this.#status();
+    MockDevice.#status(this);
     checkIova(iova);
     if (typeof length !== 'number') throw invalidArgType('length', 'of type number', length);
     if (!Number.isSafeInteger(length) || length < 0 || length > kMaxDma) {
@@ -423,7 +426,7 @@ export class MockDevice {
    * @throws TypeError / RangeError for bad arguments; ERR_VFIO_MOCK_DEVICE_GONE
    */
   dmaWrite(iova: bigint, bytes: Uint8Array): number {
-    this.#status();
+    MockDevice.#status(this);
     checkIova(iova);
     if (!(bytes instanceof Uint8Array)) throw invalidArgType('bytes', 'an instance of Uint8Array', bytes);
     return this.#k.mockDmaWrite(this.name, iova, bytes);

@@ -35,7 +35,7 @@ FRAGMENT=kernel/config/cdx-vm.config
 SIM_SRC=kernel/cdx-sim/cdx_sim.c
 FIXTURE=fixtures/cdx-test-devices.json
 # what the build needs, plus what running the VM needs (one apt-get for all)
-BUILD_PKGS="$VM_SRC_PKG build-essential bc bison flex libelf-dev libssl-dev cpio xz-utils patch qemu-system-x86 busybox-static"
+BUILD_PKGS="$VM_SRC_PKG build-essential bc bison flex libelf-dev libssl-dev cpio xz-utils patch rsync qemu-system-x86 busybox-static"
 
 usage() {
 	sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//' >&2

@@ -148,11 +148,11 @@ Node MockKernel::Impl::LookupSys(const std::vector<std::string>& c) {
   if (n == 1) return Dir();
   if (c[1] == "bus") {
     if (n == 2) return Dir();
-    if (c[2] != "cdx") return Node();
+    if (c[2] != "cdx" || !config.cdx_bus) return Node();
     return LookupCdxDir(c);
   }
   if (c[1] == "devices") {
-    if ((n >= 3 && c[2] != "platform") || (n >= 4 && c[3] != "cdx-mock")) return Node();
+    if ((n >= 3 && c[2] != "platform") || (n >= 4 && (c[3] != "cdx-mock" || !config.cdx_bus))) return Node();
     if (n <= 4) return Dir();
     CdxDevice* bus = LiveDevice(c[4]);
     if (!bus || !bus->is_bus) return Node();

@@ -398,6 +398,10 @@ const KernelConfig& MockKernel::config() const { return impl_->config; }
 // the device is also given driver_override=vfio-cdx and probed (a probe error leaves it unbound).
 int MockKernel::AddDevice(const DeviceSpec& spec, std::string* error) {
   Lock lk(impl_->mu);
+  if (!impl_->config.cdx_bus) {
+    if (error) *error = "this kernel has no CDX bus (cdxBus: false): no controller can add a device";
+    return -ENODEV;
+  }
   int ret = impl_->CdxDeviceAdd(spec, error);
   if (ret) return ret;
   impl_->scan_list.push_back(spec);

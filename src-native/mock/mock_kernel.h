@@ -47,6 +47,7 @@ struct KernelConfig {
   bool vfio_cdx_detach_ioas = false;   // vfio-cdx has .detach_ioas (upstream 6.12 does not: probe -EINVAL with iommufd)
   bool noiommu_config = false;         // CONFIG_VFIO_NOIOMMU=y
   bool noiommu_enabled = false;        // vfio.enable_unsafe_noiommu_mode=1
+  bool cdx_bus = true;                 // CONFIG_CDX_BUS: /sys/bus/cdx exists (false: a kernel without the bus)
   bool vfio_cdx_loaded = true;         // /sys/bus/cdx/drivers/vfio-cdx exists
   bool cap_sys_rawio = true;           // the simulated caller holds CAP_SYS_RAWIO
   size_t page_size = 0;                // 0: the host's; else a multiple of it (4K/16K/64K)

@@ -2,7 +2,8 @@
 // and delivery on the event loop. The cdx-test device raises vector v when the
 // driver writes v + 1 to its MSI_DOORBELL register.
 import * as assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import * as path from 'node:path';
 import { DEV0, DEV1, REG, probeBug, useEnv } from '../helpers/target';
 import { C, E, SYS, struct } from '../helpers/raw-open';
@@ -122,20 +123,49 @@ function readEventfd(raw: RawKernel, fd: number): number {
       assert.equal(require('node:fs').readdirSync('/proc/self/fd').length, before);
     });
 
-    it('an unref()d vector does not keep the process alive; a ref()d one does', function () {
+    it('an unref()d vector does not keep the process alive; a ref()d one does', async function () {
+      // No clock: the unref()d child must exit on its own (a hang would be the failure); the
+      // ref()d one must still be running when told (SIGUSR2, whose handler Node never refs) to
+      // fire its vector, and only go idle ('beforeExit') after the interrupt closed the device.
       const lib = path.join(__dirname, '..', '..', 'lib');
       const script = (unref: boolean) => `
         const { CdxBus } = require(${JSON.stringify(lib)}); const { MockKernel } = require(${JSON.stringify(lib + '/mock')});
         const kernel = process.env.VFIO_CDX_TEST_KERNEL === 'system' ? undefined : MockKernel.fixture({ bound: true });
         const bus = new CdxBus({ kernel }); if (!kernel) bus.bind('cdx-00:00');
-        const dev = bus.open('cdx-00:00'); const [v] = dev.msi.enable(1); v.on('interrupt', () => {});
+        const dev = bus.open('cdx-00:00'); const [v] = dev.msi.enable(1);
+        v.on('interrupt', () => { console.log('got'); dev.close(); });
+        process.on('SIGUSR2', () => dev.msi.trigger(0));
+        process.on('beforeExit', () => console.log('beforeExit'));
         ${unref ? 'v.unref();' : ''} console.log('listening');`;
-      const run = (unref: boolean) => spawnSync(process.execPath, ['-e', script(unref)], { encoding: 'utf8', timeout: 3000 });
-      const free = run(true);
+      const free = spawnSync(process.execPath, ['-e', script(true)], { encoding: 'utf8' });
       assert.equal(free.status, 0, free.stderr);
-      const held = run(false);
-      assert.equal(held.signal, 'SIGTERM', 'still running when the timeout killed it');
-      assert.match(held.stdout, /listening/);
+      assert.deepEqual(free.stdout.trim().split('\n'), ['listening', 'beforeExit']);
+      const child = spawn(process.execPath, ['-e', script(false)], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout.setEncoding('utf8');
+      child.stdout.on('data', (d: string) => {
+        out += d;
+        if (out === 'listening\n') child.kill('SIGUSR2');
+      });
+      const [code] = await once(child, 'exit');
+      assert.equal(code, 0);
+      assert.deepEqual(out.trim().split('\n'), ['listening', 'got', 'beforeExit']);
+    });
+
+    it('dev.reset() re-arms MSI: the reset quiesces interrupts at the controller, the library enables them again', async function () {
+      using dev = env().bus.open(DEV0);
+      using regs = dev.regions[0]!.map();
+      const [v0, v1] = dev.msi.enable(2);
+      dev.reset();
+      assert.equal(regs.read32(REG.MSI_ENABLE), 1, 'MSI is enabled at the controller again');
+      const table = (v: number) => [0, 4, 8].map((o) => regs.read32(0x20 + 12 * v + o));
+      assert.notDeepEqual(table(1), [0, 0, 0], 'the MSI messages were written again');
+      const got = v1!.wait();
+      regs.write32(MSI_DOORBELL, 1 + 1);
+      assert.equal(await got, 1);
+      const looped = v0!.wait();
+      dev.msi.trigger(0);
+      assert.equal(await looped, 1);
     });
   });
 
@@ -231,6 +261,26 @@ function readEventfd(raw: RawKernel, fd: number): number {
       assert.equal(regs.read32(REG.MSI_ENABLE), 1);
       assert.equal(raw.ioctl(dev.fd, C.VFIO_DEVICE_SET_IRQS!, irqSet(NONE(), 0, 0)), 0);
       assert.equal(regs.read32(REG.MSI_ENABLE), 0);
+    });
+
+    it('VFIO_DEVICE_RESET quiesces MSI at the controller (MC_CMD_CDX_DEVICE_RESET) while vfio-cdx keeps its triggers', function () {
+      const { raw, bus } = env();
+      using dev = bus.open(DEV0);
+      using regs = dev.regions[0]!.map();
+      const [a] = eventfds(raw, 1);
+      assert.equal(raw.ioctl(dev.fd, C.VFIO_DEVICE_SET_IRQS!, irqSet(EVENTFD(), 0, 1, [a!])), 0);
+      assert.equal(regs.read32(REG.MSI_ENABLE), 1);
+      assert.equal(raw.ioctl(dev.fd, C.VFIO_DEVICE_RESET!, null), 0);
+      assert.equal(regs.read32(REG.MSI_ENABLE), 0, 'the controller disabled MSI');
+      assert.deepEqual([0, 4, 8].map((o) => regs.read32(0x20 + o)), [0, 0, 0], 'and forgot the MSI message');
+      assert.equal(raw.ioctl(dev.fd, C.VFIO_DEVICE_SET_IRQS!, irqSet(NONE(), 0, 1)), 0, 'the kernel still has the trigger');
+      assert.equal(readEventfd(raw, a!), 1);
+      assert.equal(raw.ioctl(dev.fd, C.VFIO_DEVICE_SET_IRQS!, irqSet(EVENTFD(), 0, 1, [a!])), 0,
+        'setting a live vector again is allowed (the kernel frees and re-requests its IRQ)');
+      assert.equal(regs.read32(REG.MSI_ENABLE), 0, 'but only SET_IRQS count 0 then EVENTFD enables MSI again');
+      assert.equal(raw.ioctl(dev.fd, C.VFIO_DEVICE_SET_IRQS!, irqSet(NONE(), 0, 0)), 0);
+      assert.equal(raw.ioctl(dev.fd, C.VFIO_DEVICE_SET_IRQS!, irqSet(EVENTFD(), 0, 1, [a!])), 0);
+      assert.equal(regs.read32(REG.MSI_ENABLE), 1);
     });
 
     it('ACTION_TRIGGER|MASK is accepted as TRIGGER; zero ACTION bits are EINVAL', function () {

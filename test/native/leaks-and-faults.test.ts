@@ -33,7 +33,6 @@ function cycle(bus: CdxBus, kernel: MockKernel): void {
 
 for (const profile of ['linux-6.12', 'noiommu', 'cdev'] as const) {
   describe(`leaks and fault injection (mock, ${profile})`, function () {
-    this.timeout(120000);
     let kernel: MockKernel;
     let bus: CdxBus;
     beforeEach(function () {
