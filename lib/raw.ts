@@ -40,6 +40,8 @@ export class RawKernel {
   read(fd: number, buffer: ArrayBufferView): number { return this.#k.read(fd, buffer); }
   write(fd: number, buffer: ArrayBufferView): number { return this.#k.write(fd, buffer); }
   eventfd(initval: number, flags: number): number { return this.#k.eventfd(initval, flags); }
+  /** The kernel's PAGE_SIZE: mmap offsets are multiples of it, mmap and munmap lengths round up to it. */
+  pageSize(): number { return this.#k.pageSize(); }
   /** Directory entries, or -errno. */
   readDir(path: string): string[] | number { return this.#k.readDir(path); }
   /** Link target as stored, or -errno. */
