@@ -2,15 +2,18 @@
 # Builds both prebuilds (npm run prebuild) and checks what a user's machine will need:
 # each binary's architecture, that it is stripped, and the highest GLIBC_ symbol version it
 # requires, which must not exceed GLIBC_FLOOR (the oldest glibc the package promises to load
-# on; README "On a Versal board"). A change that pulls in a newer glibc symbol (static
+# on; README "On a Versal board"), and likewise GLIBCXX_ against GLIBCXX_FLOOR. A change that pulls in a newer glibc symbol (static
 # libstdc++, arc4random, pidfd_*, the mount API...) fails here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/prebuilds.sh
 GLIBC_FLOOR=2.34
+# libstdc++ of GCC 12: std::condition_variable::wait got a new symbol version (GLIBCXX_3.4.30) there.
+GLIBCXX_FLOOR=3.4.30
 t0=$(date +%s)
 apt_install file binutils g++-aarch64-linux-gnu
-bash scripts/prebuild.sh arm64 x64
+# --no-build: check the prebuilds as they are (while developing); CI always builds them afresh.
+[ "${1:-}" = --no-build ] || bash scripts/prebuild.sh arm64 x64
 
 pass=0 fail=0
 check() {  # check NAME CONDITION-RESULT(0/1) DETAIL
@@ -33,6 +36,8 @@ for arch in x64 arm64; do
   echo "  needs: $libs; highest GLIBC_$glibc, GLIBCXX_$glibcxx"
   highest=$(printf '%s\n%s\n' "$glibc" "$GLIBC_FLOOR" | sort -V | tail -n 1)
   check "$arch: glibc floor" "$([ "$highest" = "$GLIBC_FLOOR" ]; echo $?)" "GLIBC_$glibc <= GLIBC_$GLIBC_FLOOR"
+  highest=$(printf '%s\n%s\n' "$glibcxx" "$GLIBCXX_FLOOR" | sort -V | tail -n 1)
+  check "$arch: libstdc++ floor" "$([ "$highest" = "$GLIBCXX_FLOOR" ]; echo $?)" "GLIBCXX_$glibcxx <= GLIBCXX_$GLIBCXX_FLOOR"
   check "$arch: libstdc++ linked dynamically" "$([[ $libs == *libstdc++.so.6* ]]; echo $?)" "$libs"
 done
 echo "check-prebuilds: $(( $(date +%s) - t0 ))s"
