@@ -64,7 +64,7 @@ check_install() {
 
 check_install x64 "$(command -v node)" && result "install and demo on x64 Node $(node -v)" 0 || result "install and demo on x64" 1
 arm_node=$(node_binary arm64 "${NODE_VERSIONS[0]}")
-check_install arm64 "qemu-aarch64 -L /usr/aarch64-linux-gnu $arm_node" \
+check_install arm64 "$(command -v qemu-aarch64) -L /usr/aarch64-linux-gnu $arm_node" \
   && result "install and demo on arm64 Node ${NODE_VERSIONS[0]} (qemu-aarch64)" 0 \
   || result "install and demo on arm64 under qemu-aarch64" 1
 echo "pack-check: $(( $(date +%s) - t0 ))s"
