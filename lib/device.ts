@@ -128,6 +128,12 @@ export class Device implements Disposable, MappingParent {
   readonly noiommu: boolean;
   /** The node opened: /dev/vfio/N, /dev/vfio/noiommu-N or /dev/vfio/devices/vfioM. */
   readonly node: string;
+  /**
+   * The kernel's page size (PAGE_SIZE): 4096, or 16384 / 65536 on arm64 kernels built with
+   * larger pages. Mapping offsets are multiples of it, and a region is mappable only when its
+   * start and size are.
+   */
+  readonly pageSize: number;
   readonly info: DeviceInfo;
   readonly regions: readonly Region[];
   readonly busMaster: BusMaster;
@@ -148,6 +154,7 @@ export class Device implements Disposable, MappingParent {
     this.group = d.group >= 0 ? d.group : null;
     this.noiommu = d.noiommu;
     this.node = d.node;
+    this.pageSize = d.pageSize;
     const i = handle.info();
     this.info = Object.freeze({
       flags: i.flags,
@@ -227,7 +234,7 @@ export class Device implements Disposable, MappingParent {
     checkKeys(options, 'map() options', ['offset', 'length', 'accessor']);
     const offset = options.offset ?? 0;
     if (typeof offset !== 'number') throw invalidArgType('options.offset', 'of type number', offset);
-    const pageSize = native().pageSize();
+    const pageSize = this.pageSize;
     if (!Number.isSafeInteger(offset) || offset < 0 || offset >= region.size || offset % pageSize !== 0) {
       throw outOfRange('options.offset', `a multiple of the page size (${pageSize}) below the region size ${region.size}`,
         offset);

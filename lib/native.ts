@@ -47,7 +47,7 @@ export interface NativeRegionInfo {
 }
 
 export interface NativeDeviceHandle {
-  describe(): { name: string; path: 'group' | 'cdev'; group: number; noiommu: boolean; node: string };
+  describe(): { name: string; path: 'group' | 'cdev'; group: number; noiommu: boolean; node: string; pageSize: number };
   info(): { flags: number; numRegions: number; numIrqs: number };
   regions(): NativeRegionInfo[];
   fd(): number;
@@ -88,6 +88,7 @@ export interface NativeKernelHandle {
   read(fd: number, buffer: ArrayBufferView): number;
   write(fd: number, buffer: ArrayBufferView): number;
   eventfd(initval: number, flags: number): number;
+  pageSize(): number;
   readDir(path: string): string[] | number;
   readLink(path: string): string | number;
   readFile(path: string): string | number;
@@ -126,7 +127,6 @@ export interface NativeKernelHandle {
 export interface NativeAddon {
   setup(errors: { sysError: Function; usageError: Function }): void;
   setTrace(fn: ((syscall: string, request: string, path: string, fd: number, result: number) => void) | null): void;
-  pageSize(): number;
   systemKernel(): NativeKernelHandle;
   createMockKernel(options: object): NativeKernelHandle;
   mockSchema(): {

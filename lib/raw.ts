@@ -46,6 +46,8 @@ export class RawKernel {
   read(fd: number, buffer: ArrayBufferView): number { return RawKernel.#of(this).read(fd, buffer); }
   write(fd: number, buffer: ArrayBufferView): number { return RawKernel.#of(this).write(fd, buffer); }
   eventfd(initval: number, flags: number): number { return RawKernel.#of(this).eventfd(initval, flags); }
+  /** The kernel's PAGE_SIZE: mmap offsets are multiples of it, mmap and munmap lengths round up to it. */
+  pageSize(): number { return RawKernel.#of(this).pageSize(); }
   /** Directory entries, or -errno. */
   readDir(path: string): string[] | number { return RawKernel.#of(this).readDir(path); }
   /** Link target as stored, or -errno. */

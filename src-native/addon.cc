@@ -49,10 +49,6 @@ Napi::Value SetTrace(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-Napi::Value PageSize(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), static_cast<double>(::sysconf(_SC_PAGESIZE)));
-}
-
 // The ABI as data, generated from abi.h so JavaScript never restates a number
 // or an offset: { constants: {NAME: value}, structs: {name: {size, fields: {f: [offset, size]}}} }.
 Napi::Object AbiTable(Napi::Env env) {
@@ -194,7 +190,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeMapping", data->mapping_ctor.Value());
   exports.Set("setup", Napi::Function::New(env, Setup, "setup"));
   exports.Set("setTrace", Napi::Function::New(env, SetTrace, "setTrace"));
-  exports.Set("pageSize", Napi::Function::New(env, PageSize, "pageSize"));
   exports.Set("systemKernel", Napi::Function::New(env, SystemKernel, "systemKernel"));
   exports.Set("createMockKernel", Napi::Function::New(env, CreateMockKernel, "createMockKernel"));
   exports.Set("attachMockKernel", Napi::Function::New(env, AttachMockKernel, "attachMockKernel"));

@@ -87,6 +87,7 @@ Napi::Value NativeDevice::Describe(const Napi::CallbackInfo& info) {
   o.Set("group", Napi::Number::New(env, device_->group_number()));
   o.Set("noiommu", Napi::Boolean::New(env, device_->noiommu()));
   o.Set("node", device_->node());
+  o.Set("pageSize", Napi::Number::New(env, static_cast<double>(device_->page_size())));
   return o;
 }
 

@@ -11,6 +11,7 @@
 #include "mock_schema.h"
 #include "napi_device.h"
 #include "napi_util.h"
+#include "mock/uaccess.h"
 
 namespace vfiocdx {
 
@@ -84,6 +85,7 @@ Napi::Function NativeKernel::Define(Napi::Env env) {
                          Method<K, &K::Read>(env, "read"),
                          Method<K, &K::Write>(env, "write"),
                          Method<K, &K::Eventfd>(env, "eventfd"),
+                         Method<K, &K::PageSize>(env, "pageSize"),
                          Method<K, &K::ReadDir>(env, "readDir"),
                          Method<K, &K::ReadLink>(env, "readLink"),
                          Method<K, &K::ReadFile>(env, "readFile"),
@@ -177,6 +179,10 @@ Napi::Value NativeKernel::Write(const Napi::CallbackInfo& info) {
   int fd = ArgI32(info, 0, "fd");
   auto [data, size] = BufferArg(info, 1, "buffer");
   return Num(info.Env(), static_cast<double>(kernel_->Write(fd, data, size)));
+}
+
+Napi::Value NativeKernel::PageSize(const Napi::CallbackInfo& info) {
+  return Num(info.Env(), static_cast<double>(kernel_->PageSize()));
 }
 
 Napi::Value NativeKernel::Eventfd(const Napi::CallbackInfo& info) {
@@ -373,6 +379,7 @@ Napi::Value NativeKernel::MockConfig(const Napi::CallbackInfo& info) {
   o.Set("pageSize", Num(env, static_cast<double>(c.page_size)));
   o.Set("dmaEntryLimit", Num(env, c.dma_entry_limit));
   o.Set("memlockLimit", Num(env, static_cast<double>(c.memlock_limit)));
+  o.Set("userAccess", mock::UserAccessMethod());
   return o;
 }
 
@@ -430,6 +437,9 @@ Napi::Value CreateMockKernel(const Napi::CallbackInfo& info) {
       }
     }
     std::string error;
+    // The mock reads every ioctl argument through an emulated copy_from_user; without a way to
+    // do that which reports bad pointers as EFAULT it cannot answer like the kernel at all.
+    if (*mock::UserAccessMethod(&error) == '\0') throw UsageError("ERR_VFIO_MOCK_NO_USER_ACCESS", error);
     auto m = mock::MockKernel::Create(config, &error);
     if (!m) ThrowTypeError(env, "ERR_INVALID_ARG_VALUE", "mock kernel rejected its configuration: " + error);
     for (const auto& spec : specs) {

@@ -33,6 +33,7 @@ class NativeKernel : public Napi::ObjectWrap<NativeKernel> {
   Napi::Value Read(const Napi::CallbackInfo& info);
   Napi::Value Write(const Napi::CallbackInfo& info);
   Napi::Value Eventfd(const Napi::CallbackInfo& info);
+  Napi::Value PageSize(const Napi::CallbackInfo& info);
   Napi::Value ReadDir(const Napi::CallbackInfo& info);
   Napi::Value ReadLink(const Napi::CallbackInfo& info);
   Napi::Value ReadFile(const Napi::CallbackInfo& info);

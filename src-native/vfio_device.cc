@@ -28,7 +28,6 @@ std::string Basename(const std::string& path) {
   return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
-size_t PageSize() { return static_cast<size_t>(::sysconf(_SC_PAGESIZE)); }
 
 // The one vfio-dev/vfioM entry of a bound device, or "" when there is none.
 std::string VfioDevEntry(const Sys& sys, const std::string& base) {
@@ -229,7 +228,7 @@ std::shared_ptr<MappingCore> Device::Map(uint32_t index, uint64_t offset, uint64
   CheckOpen("map");
   if (index >= regions_.size()) throw UsageError("ERR_OUT_OF_RANGE", "no region " + std::to_string(index));
   const RegionInfo& r = regions_[index];
-  const uint64_t page = PageSize();
+  const uint64_t page = page_size();
   if (offset % page != 0 || length == 0 || offset > r.size || length > r.size - offset) {
     throw UsageError("ERR_OUT_OF_RANGE", "mapping [" + std::to_string(offset) + ", +" + std::to_string(length) +
                                              ") does not fit region " + std::to_string(index) + " page-aligned");
@@ -333,7 +332,7 @@ std::shared_ptr<DmaBufferCore> Device::AllocDma(uint64_t size, bool hugepages) {
   std::shared_ptr<DmaSpace> space = dma_space();
   dma_buffers_.erase(std::remove_if(dma_buffers_.begin(), dma_buffers_.end(), [](const auto& b) { return !b->live(); }),
                      dma_buffers_.end());
-  const uint64_t page = hugepages ? (uint64_t{2} << 20) : PageSize();
+  const uint64_t page = hugepages ? (uint64_t{2} << 20) : page_size();
   if (size == 0 || size > (uint64_t{1} << 46)) throw UsageError("ERR_OUT_OF_RANGE", "DMA size must be 1..2^46 bytes");
   uint64_t length = (size + page - 1) / page * page;
   std::string what = name_ + " DMA buffer";

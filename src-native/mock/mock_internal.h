@@ -323,6 +323,10 @@ struct MockKernel::Impl {
   void Trace(const char* op, const std::string& name, int fd, long result);
   std::string IoctlName(int fd, unsigned long request);
   std::string FileDeviceName(int fd);
+  // mmap(2) of real memory placed as a kernel with PAGE_SIZE `page_size` would place it: unless
+  // MAP_FIXED, at an address aligned to page_size, even when the host's pages are smaller.
+  // Returns 0 or -errno.
+  int PageMmap(void* addr, size_t length, int prot, int flags, int fd, uint64_t offset, void** out);
   void UnmapRange(uintptr_t start, size_t length);
   size_t PageRound(uint64_t n) const { return static_cast<size_t>((n + page_size - 1) / page_size * page_size); }
 

@@ -152,6 +152,7 @@ class MockKernel : public Kernel {
   int ReadFile(const std::string& path, std::string* contents) override;
   long WriteFile(const std::string& path, const std::string& data) override;
   int Stat(const std::string& path, struct stat* st) override;
+  size_t PageSize() const override;  // the emulated PAGE_SIZE (KernelConfig::page_size)
   const char* Name() const override { return "mock"; }
 
   // ---- control side (tests, simulated hardware)

@@ -4,6 +4,7 @@
 import * as assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
+import { nodeCommand } from '../helpers/node-exec';
 import * as path from 'node:path';
 import { DEV0, DEV1, REG, probeBug, useEnv } from '../helpers/target';
 import { C, E, SYS, struct } from '../helpers/raw-open';
@@ -137,10 +138,11 @@ function readEventfd(raw: RawKernel, fd: number): number {
         process.on('SIGUSR2', () => dev.msi.trigger(0));
         process.on('beforeExit', () => console.log('beforeExit'));
         ${unref ? 'v.unref();' : ''} console.log('listening');`;
-      const free = spawnSync(process.execPath, ['-e', script(true)], { encoding: 'utf8' });
+      const free = spawnSync(...nodeCommand(['-e', script(true)]), { encoding: 'utf8' });
       assert.equal(free.status, 0, free.stderr);
       assert.deepEqual(free.stdout.trim().split('\n'), ['listening', 'beforeExit']);
-      const child = spawn(process.execPath, ['-e', script(false)], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const [file, args] = nodeCommand(['-e', script(false)]);
+      const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'inherit'] });
       let out = '';
       child.stdout.setEncoding('utf8');
       child.stdout.on('data', (d: string) => {

@@ -8,12 +8,13 @@ import { CdxBus, Device, DmaBuffer, Dma, Mapping, Msi, MsiVector, Region, BusMas
 import { MockDevice, MockKernel, type MockDeviceSpec } from '../../lib/mock';
 import { RawKernel, struct } from '../../lib/raw';
 import { canCollect, collect } from '../helpers/gc';
+import { nodeCommand } from '../helpers/node-exec';
 
 const LIB = path.join(__dirname, '..', '..', 'lib');
 
 /** Runs `code` in a fresh node process (LIB is the compiled lib directory); returns its status and output. */
 function node(code: string): { status: number | null; signal: NodeJS.Signals | null; out: string } {
-  const r = spawnSync(process.execPath, ['--expose-gc', '-e', `const LIB = ${JSON.stringify(LIB)};\n${code}`],
+  const r = spawnSync(...nodeCommand(['--expose-gc', '-e', `const LIB = ${JSON.stringify(LIB)};\n${code}`]),
     { encoding: 'utf8' });
   return { status: r.status, signal: r.signal, out: r.stdout + r.stderr };
 }
