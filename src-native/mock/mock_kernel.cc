@@ -300,6 +300,7 @@ MockKernel::~MockKernel() = default;
 
 int MockKernel::Open(const std::string& path, int flags) {
   Lock lk(impl_->mu);
+  impl_->dma_epoch++;  // a first open resets the device (and clears bus mastering)
   int ret = impl_->CheckFault(Fault::Op::kOpen, path, "");
   if (ret == 0) ret = impl_->OpenPath(path, flags);
   impl_->Trace("open", path, ret, ret);
@@ -308,6 +309,7 @@ int MockKernel::Open(const std::string& path, int flags) {
 
 int MockKernel::Close(int fd) {
   Lock lk(impl_->mu);
+  impl_->dma_epoch++;  // a last close resets; a container or IOAS release unmaps
   int ret = 0;
   if (impl_->FileFromFd(fd)) {
     impl_->CloseFd(fd);
@@ -320,6 +322,7 @@ int MockKernel::Close(int fd) {
 
 long MockKernel::Ioctl(int fd, unsigned long request, uintptr_t arg) {
   Lock lk(impl_->mu);
+  impl_->dma_epoch++;  // UNMAP_DMA, IOAS_UNMAP, DETACH, bus master, reset...
   std::string name = impl_->IoctlName(fd, request);
   long ret = impl_->CheckFault(Fault::Op::kIoctl, name, impl_->FileDeviceName(fd));
   OpenFile* f = impl_->FileFromFd(fd);
@@ -343,6 +346,7 @@ long MockKernel::Ioctl(int fd, unsigned long request, uintptr_t arg) {
 
 int MockKernel::Mmap(void* addr, size_t length, int prot, int flags, int fd, int64_t offset, void** out) {
   Lock lk(impl_->mu);
+  impl_->dma_epoch++;  // MAP_FIXED can replace memory a device reaches
   std::string dev = impl_->FileDeviceName(fd);
   int ret = impl_->CheckFault(Fault::Op::kMmap, dev, dev);
   OpenFile* f = impl_->FileFromFd(fd);
@@ -355,10 +359,16 @@ int MockKernel::Mmap(void* addr, size_t length, int prot, int flags, int fd, int
     ret = length == 0 || len == 0 ? -EINVAL : impl_->PageMmap(addr, len, prot, flags, fd, static_cast<uint64_t>(offset), &p);
     if (ret == 0) {
       impl_->UnmapRange(reinterpret_cast<uintptr_t>(p), len);
+      if ((prot & (PROT_READ | PROT_WRITE)) == (PROT_READ | PROT_WRITE)) {
+        impl_->HostMapsAdd(reinterpret_cast<uintptr_t>(p), len);
+      } else {
+        impl_->HostMapsForget(reinterpret_cast<uintptr_t>(p), len);
+      }
       *out = p;
     }
   } else if (f->kind == FileKind::kDevice) {
     ret = impl_->VfioDeviceFopsMmap(f, addr, length, prot, flags, offset, out);
+    if (ret == 0) impl_->HostMapsForget(reinterpret_cast<uintptr_t>(*out), impl_->PageRound(length));
   } else {
     ret = -ENODEV;  // do_mmap(): no f_op->mmap
   }
@@ -370,6 +380,7 @@ int MockKernel::Mmap(void* addr, size_t length, int prot, int flags, int fd, int
 // PAGE_SIZE, the kernel's page, which may be larger than the host's.
 int MockKernel::Munmap(void* addr, size_t length) {
   Lock lk(impl_->mu);
+  impl_->dma_epoch++;
   uintptr_t start = reinterpret_cast<uintptr_t>(addr);
   size_t len = impl_->PageRound(length);
   int ret;
@@ -378,7 +389,10 @@ int MockKernel::Munmap(void* addr, size_t length) {
   } else {
     ret = munmap(addr, len) < 0 ? -errno : 0;
   }
-  if (ret == 0) impl_->UnmapRange(start, len);
+  if (ret == 0) {
+    impl_->UnmapRange(start, len);
+    impl_->HostMapsForget(start, len);
+  }
   impl_->Trace("munmap", "", -1, ret);
   return ret;
 }
@@ -405,6 +419,7 @@ long MockKernel::Read(int fd, void* buf, size_t count) {
 
 long MockKernel::Write(int fd, const void* buf, size_t count) {
   Lock lk(impl_->mu);
+  impl_->dma_epoch++;  // a sysfs write can reset, unbind or remove
   OpenFile* f = impl_->FileFromFd(fd);
   long ret;
   if (!f) {
@@ -414,6 +429,7 @@ long MockKernel::Write(int fd, const void* buf, size_t count) {
     ret = -EBADF;  // vfs_write(): !(file->f_mode & FMODE_WRITE)
   } else if (f->kind == FileKind::kSysfs) {
     ret = impl_->SysfsWrite(f, buf, count, lk);
+    impl_->dma_epoch++;  // the store may have dropped the mutex (remove, unbind)
   } else {
     ret = -EINVAL;  // vfio_device_fops_write() (vfio_main.c:1344-1345) / no .write
   }
