@@ -34,6 +34,7 @@ struct ModelInfo {
 const ModelInfo kModels[] = {
     {"cdx-test", 512, NewCdxTestModel},
     {"axi-cdma", 64, NewAxiCdmaModel},
+    {"lnic", 0x1060, NewLnicModel},
 };
 
 const ModelInfo* FindModel(const std::string& name) {
