@@ -129,7 +129,7 @@ export interface NativeLnicControl {
   step(budget?: number, advanceNs?: number): number;
   setScheduler(mode: string, cpu: number): void;
   scheduler(): 'stepped' | 'threaded' | 'busy';
-  counters(): { steps: number; passes: number; packets: number; stepNs: number; busyNs: number; threadNs: number };
+  counters(): { steps: number; passes: number; packets: number; stepNs: number; busyNs: number; threadNs: number; msis: number; msisLost: number };
   setResetDelay(ns: number): void;
   setCapture(frames: number): void;
   takeCapture(): Uint8Array[];

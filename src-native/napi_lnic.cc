@@ -154,6 +154,8 @@ napi_value Counters(napi_env env, napi_callback_info cbinfo) {
     o.Set("stepNs", Napi::Number::New(e, c.step_ns));
     o.Set("busyNs", Napi::Number::New(e, c.busy_ns));
     o.Set("threadNs", Napi::Number::New(e, c.thread_ns));
+    o.Set("msis", Napi::Number::New(e, static_cast<double>(c.msis)));
+    o.Set("msisLost", Napi::Number::New(e, static_cast<double>(c.msis_lost)));
     return o;
   });
 }

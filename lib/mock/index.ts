@@ -480,6 +480,10 @@ export interface LnicCounters {
   busyNs: number;
   /** Threaded schedulers: how long the model's thread has been running them, in ns. */
   threadNs: number;
+  /** MSIs the device sent that reached an eventfd. */
+  msis: number;
+  /** MSIs the device sent that were lost (MSI disabled, or no eventfd on the vector). */
+  msisLost: number;
 }
 
 /** The control side of an lnic device model (docs/lnic.md). Get it from {@link MockDevice.lnic}. */

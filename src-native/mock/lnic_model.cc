@@ -153,6 +153,8 @@ class LnicModel : public DeviceModel {
     uint64_t t = thread_ns_;
     if (sched_.load(std::memory_order_relaxed) != LnicScheduler::kStepped) t += SteadyNs() - thread_since_;
     out->thread_ns = static_cast<double>(t);
+    out->msis = msis_;
+    out->msis_lost = msis_lost_;
   }
 
   void SetResetDelay(uint64_t ns) { reset_delay_ns_ = ns; }
@@ -235,6 +237,7 @@ class LnicModel : public DeviceModel {
     link_up_ = false;
     tx_ = Queue{L::kTxq};
     rx_ = Queue{L::kRxq};
+    rx_received_ = false;
     for (uint32_t v = 0; v < kVectors; v++) {
       signalled_[v] = false;
       pending_[v] = 0;
@@ -301,6 +304,9 @@ class LnicModel : public DeviceModel {
     }
     if (R(L::kIntClear) != 0) {
       uint32_t clr = __atomic_exchange_n(regs_ + L::kIntClear / 4, 0, __ATOMIC_ACQ_REL);
+      // RX is a level while a received frame waits: the clear reaches the model only at its next
+      // pass, so a frame received after the driver's last look would otherwise lose its cause.
+      if ((clr & L::kCauseRx) && RxWaiting()) clr &= ~L::kCauseRx;
       cause_ &= ~clr;
       seen_[2].store(0, std::memory_order_relaxed);  // kWatched[2]: the register now reads 0
     }
@@ -354,6 +360,15 @@ class LnicModel : public DeviceModel {
       return;
     }
     q->running = true;
+  }
+
+  // Whether the driver has yet to consume the last frame received: its descriptor still reads DD
+  // (consuming a descriptor means writing its flags word: re-posting it clears DD).
+  bool RxWaiting() {
+    if (!rx_.running || !rx_received_) return false;
+    uint64_t dva = rx_.base + static_cast<uint64_t>((rx_.cidx - 1) & rx_.mask) * L::kDescSize;
+    uint32_t d[4];
+    return ReadDesc(dva, d, L::kErrRxDescFault) && ((d[3] >> 16) & L::kFlagDd);
   }
 
   // Reads PIDX and checks it against CIDX; false (and halted) on an overrun.
@@ -447,6 +462,7 @@ class LnicModel : public DeviceModel {
     if (!WriteWord(dva + L::kDescLen, n, L::kErrRxDescFault)) return false;
     if (!WriteWord(dva + L::kDescIdFlags, (d[3] & 0xffff) | flags << 16, L::kErrRxDescFault)) return false;
     rx_.cidx++;
+    rx_received_ = true;
     if (n < len) {
       stats_[5]++;  // RX_DROP_ERR
     } else {
@@ -621,7 +637,11 @@ class LnicModel : public DeviceModel {
       signalled_[v] = true;
       pending_[v] = 0;
       first_[v] = kNever;
-      kernel_->RaiseMsi(dev_, v);  // lost (like any MSI) when MSI is off or the vector has no eventfd
+      if (kernel_->RaiseMsi(dev_, v) == 0) {  // lost (like any MSI) when MSI is off or the vector has no eventfd
+        msis_++;
+      } else {
+        msis_lost_++;
+      }
     }
   }
 
@@ -902,6 +922,7 @@ class LnicModel : public DeviceModel {
   // The device (Impl::mu).
   Queue tx_{L::kTxq};
   Queue rx_{L::kRxq};
+  bool rx_received_ = false;  // RX has completed a descriptor since the queue was reset
   bool in_reset_ = false;
   uint64_t reset_done_at_ = kNever;
   uint64_t reset_delay_ns_ = kResetDelayNs;
@@ -951,6 +972,8 @@ class LnicModel : public DeviceModel {
   uint64_t step_ticks_ = 0;
   uint64_t busy_ticks_ = 0;
   uint64_t thread_ns_ = 0;
+  uint64_t msis_ = 0;
+  uint64_t msis_lost_ = 0;
   uint64_t thread_since_ = SteadyNs();
 };
 

@@ -31,6 +31,8 @@ struct LnicCounters {
   double step_ns = 0;         // time inside Step()'s passes
   double busy_ns = 0;         // threaded: time in passes that did work
   double thread_ns = 0;       // threaded: time the thread has been running a threaded scheduler
+  uint64_t msis = 0;          // MSIs the device sent that reached an eventfd
+  uint64_t msis_lost = 0;     // MSIs the device sent that were lost (MSI off, no eventfd on the vector)
 };
 
 class LnicPort {
