@@ -12,6 +12,7 @@ import { nativeKernel } from '../lib/kernel';
 import { MockKernel } from '../lib/mock';
 import { native } from '../lib/native';
 import { RawKernel, struct } from '../lib/raw';
+import { benchAddon, type BenchAddon } from './native-addon';
 
 const RUNS = 9;
 const N = 2_000_000;
@@ -44,21 +45,15 @@ function percentile(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 }
 
-interface Loops {
-  read32Loop(b: ArrayBuffer, off: number, n: number): number;
-  write32Loop(b: ArrayBuffer, off: number, n: number): number;
-  ioctlLoop(k: unknown, fd: number, req: number, arg: Uint8Array | null, n: number): number;
-  msiRaiseSeries(k: unknown, device: string, vector: number, n: number, intervalUs: number): Float64Array;
-  msiLatencyC(k: unknown, device: string, vector: number, eventfd: number, n: number, intervalUs: number): Float64Array;
-  dmaMapLoop(k: unknown, containerFd: number, n: number, size: number): number;
-}
+type Loops = BenchAddon;
+const hooks = (kernel: MockKernel) => native()._hooks.kernel(nativeKernel(kernel));
 
 // MSI latency: a native thread raises MSI (as a device model does) every
 // 500 us; JS measures raise -> 'interrupt' handler; C measures raise ->
 // epoll_wait return on another vector's eventfd, in the same run.
 async function msiLatency(loops: Loops, lines: string[]): Promise<void> {
   const kernel = MockKernel.fixture({ bound: true });
-  const k = nativeKernel(kernel);
+  const k = hooks(kernel);
   using dev = new CdxBus({ kernel }).open('cdx-00:00');
   const n = 2000;
   const [v0] = dev.msi.enable(1);
@@ -92,7 +87,7 @@ async function msiLatency(loops: Loops, lines: string[]): Promise<void> {
 // mmap + MAP_DMA + UNMAP_DMA + munmap from C on a container of its own.
 function dmaMapUnmap(loops: Loops, lines: string[]): void {
   const kernel = MockKernel.fixture({ profile: 'linux-6.12', bound: true });
-  const k = nativeKernel(kernel);
+  const k = hooks(kernel);
   using dev = new CdxBus({ kernel }).open('cdx-00:00');
   const raw = new RawKernel(kernel);
   const g = openGroupRaw(raw, 'cdx-00:01');
@@ -122,7 +117,7 @@ async function main(): Promise<void> {
   using js = dev.regions[0]!.map({ accessor: 'js' });
   using nat = dev.regions[0]!.map({ accessor: 'native' });
   const buffer = js.buffer!;
-  const loops = (native() as unknown as { _bench: Loops })._bench;
+  const loops = benchAddon();
   const off = 0x40;
   let sink = 0;
 
@@ -151,7 +146,7 @@ async function main(): Promise<void> {
   const probe = new Uint8Array(8);
   new DataView(probe.buffer).setUint32(0, 8, true);
   new DataView(probe.buffer).setUint32(4, c.VFIO_DEVICE_FEATURE_PROBE! | c.VFIO_DEVICE_FEATURE_SET! | c.VFIO_DEVICE_FEATURE_BUS_MASTER!, true);
-  const cIoctl = measure(N_IOCTL, () => loops.ioctlLoop(nativeKernel(kernel), dev.fd, c.VFIO_DEVICE_FEATURE!, probe, N_IOCTL));
+  const cIoctl = measure(N_IOCTL, () => loops.ioctlLoop(hooks(kernel), dev.fd, c.VFIO_DEVICE_FEATURE!, probe, N_IOCTL));
   const apiIoctl = measure(N_IOCTL, () => timeJs(N_IOCTL, (n) => { for (let i = 0; i < n; i++) sink += dev.busMaster.supported ? 1 : 0; }));
   lines.push(row('ioctl round trip (busMaster.supported)', apiIoctl, cIoctl));
   dmaMapUnmap(loops, lines);

@@ -16,6 +16,10 @@
 
 #define VFIO_CDX_HOOKS_ABI 1
 
+// The napi_type_tag each External carries (napi_type_tag_object), checked before it is unwrapped.
+#define VFIO_CDX_KERNEL_HOOKS_TAG {0x3f1e6a2b9c7d4e05ULL, 0x8b2c1d0e7f6a5b49ULL}
+#define VFIO_CDX_LNIC_HOOKS_TAG {0x52c9e1a7b3d84f60ULL, 0x1a7e4c3b9d2f6e85ULL}
+
 #ifdef __cplusplus
 extern "C" {
 #endif

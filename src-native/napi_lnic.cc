@@ -216,10 +216,13 @@ napi_value Hooks(napi_env env, napi_callback_info cbinfo) {
     box->ctx = new HolderRef(*static_cast<HolderRef*>(info.Data()));
     box->hooks = {VFIO_CDX_HOOKS_ABI, sizeof(VfioCdxLnicHooks), box->ctx, HookStep, HookCounters, HookRetain,
                   HookRelease};
-    return Napi::External<VfioCdxLnicHooks>::New(info.Env(), &box->hooks, [box](Napi::Env, VfioCdxLnicHooks*) {
+    auto ext = Napi::External<VfioCdxLnicHooks>::New(info.Env(), &box->hooks, [box](Napi::Env, VfioCdxLnicHooks*) {
       delete box->ctx;
       delete box;
     });
+    static const napi_type_tag kTag = VFIO_CDX_LNIC_HOOKS_TAG;
+    NAPI_THROW_IF_FAILED(info.Env(), napi_type_tag_object(info.Env(), ext, &kTag), Napi::Value());
+    return ext;
   });
 }
 
@@ -283,10 +286,13 @@ Napi::Value KernelHooks(const Napi::CallbackInfo& info) {
     box->ctx = new KernelRef(KernelOf(info, 0));
     box->hooks = {VFIO_CDX_HOOKS_ABI, sizeof(VfioCdxKernelHooks), box->ctx, KIoctl, KMmap, KMunmap, KRead,
                   KRaiseMsi, KRetain, KRelease};
-    return Napi::External<VfioCdxKernelHooks>::New(env, &box->hooks, [box](Napi::Env, VfioCdxKernelHooks*) {
+    auto ext = Napi::External<VfioCdxKernelHooks>::New(env, &box->hooks, [box](Napi::Env, VfioCdxKernelHooks*) {
       delete box->ctx;
       delete box;
     });
+    static const napi_type_tag kTag = VFIO_CDX_KERNEL_HOOKS_TAG;
+    NAPI_THROW_IF_FAILED(env, napi_type_tag_object(env, ext, &kTag), Napi::Value());
+    return ext;
   });
 }
 
