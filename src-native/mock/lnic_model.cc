@@ -306,6 +306,11 @@ class LnicModel : public DeviceModel {
       uint32_t clr = __atomic_exchange_n(regs_ + L::kIntClear / 4, 0, __ATOMIC_ACQ_REL);
       // RX is a level while a received frame waits: the clear reaches the model only at its next
       // pass, so a frame received after the driver's last look would otherwise lose its cause.
+      // An acknowledge also re-arms the vector's edge: a cause that stays set (a frame waiting)
+      // signals again once moderation allows, even if the line never went low in between.
+      for (uint32_t bit = 1; bit <= L::kCauseErr; bit <<= 1) {
+        if (clr & bit) signalled_[VectorOf(bit)] = false;
+      }
       if ((clr & L::kCauseRx) && RxWaiting()) clr &= ~L::kCauseRx;
       cause_ &= ~clr;
       seen_[2].store(0, std::memory_order_relaxed);  // kWatched[2]: the register now reads 0
@@ -611,7 +616,8 @@ class LnicModel : public DeviceModel {
   }
 
   // Each vector's line is (INT_CAUSE & INT_ENABLE & the causes routed to it) != 0; an MSI goes out
-  // when the line is high and has not been signalled since it last went low, and moderation
+  // when the line is high and has not been signalled since it last went low (or since an
+  // INT_CLEAR of one of its causes), and moderation
   // allows: link and error causes at once; completions when ITR's threshold of them is pending,
   // or ITR's delay has passed since the first (delay 0: no time limit), or when unmasking finds
   // causes that no MSI announced yet.
