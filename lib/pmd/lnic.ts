@@ -382,11 +382,10 @@ export class LnicPort implements Disposable {
    * RX interrupts, then looks at the ring once more. Returns true when the ring was empty (wait for
    * {@link rxVector}'s next interrupt), false when frames arrived meanwhile (interrupts are masked
    * again: keep polling). The device keeps the RX cause set while a received frame waits, so an
-   * acknowledge that reaches it late cannot erase a frame's interrupt.
-   * @throws ERR_VFIO_NO_MSI when the port was opened without `interrupts`
+   * acknowledge that reaches it late cannot erase a frame's interrupt. The interrupt is MSI vector
+   * 0: {@link rxVector} when the port was opened with `interrupts`, or an eventfd of your own.
    */
   armRx(): boolean {
-    if (this.rxVector === null) throw Object.assign(new Error('this port was opened without interrupts'), { code: 'ERR_VFIO_NO_MSI' });
     const r = this.#r;
     Atomics.store(r, R.REG.INT_CLEAR >>> 2, R.CAUSE_RX | R.CAUSE_TX);
     Atomics.store(r, R.REG.INT_ENABLE >>> 2, R.CAUSE_RX | R.CAUSE_ERR | R.CAUSE_LINK);
