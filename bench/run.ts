@@ -1,7 +1,9 @@
 /**
  * npm run bench — the JS API against C, side by side in one process, on the
  * same mapping and the same kernel. Prints medians of 9 runs and ratios; no
- * thresholds (machines are shared and noisy: read the ratios).
+ * thresholds (machines are shared and noisy: read the ratios). `npm run bench -- msi`
+ * runs the MSI latency section alone. The C side is the bench-only addon
+ * (bench/native-addon.ts).
  *
  * On the mock, "device memory" is RAM (a memfd), so the numbers show the cost
  * of the access path itself; on hardware an MMIO read costs hundreds of ns to
@@ -48,38 +50,61 @@ function percentile(xs: number[], p: number): number {
 type Loops = BenchAddon;
 const hooks = (kernel: MockKernel) => native()._hooks.kernel(nativeKernel(kernel));
 
-// MSI latency: a native thread raises MSI (as a device model does) every
-// 500 us; JS measures raise -> 'interrupt' handler; C measures raise ->
-// epoll_wait return on another vector's eventfd, in the same run.
+// MSI latency: a native thread raises MSI (as a device model does: the kernel mutex, then an
+// eventfd write) every 500 us, and the time to the handler is measured on five receiving sides,
+// each adding one step of the library's path to the one before (docs/pmd.md, "MSI latency"):
+//   C epoll_wait on an eventfd (a C driver's wait)
+//   uv_poll, native callback, read(2): libuv's wakeup and dispatch
+//   + reading the eventfd through the kernel seam, as the library does
+//   + napi_make_callback into a JS function that stamps the time: N-API and entering JS
+//   the library: MsiVector 'interrupt' listener (+ the delivery closure and EventEmitter)
+// Stages 1-4 wait on vector 1 (an eventfd attached with a raw SET_IRQS), the library on vector 0.
 async function msiLatency(loops: Loops, lines: string[]): Promise<void> {
   const kernel = MockKernel.fixture({ bound: true });
   const k = hooks(kernel);
   using dev = new CdxBus({ kernel }).open('cdx-00:00');
   const n = 2000;
+  const interval = 500;
   const [v0] = dev.msi.enable(1);
   const received: number[] = [];
   v0!.on('interrupt', (count: number) => {
     const t = Number(process.hrtime.bigint());
     for (let i = 0; i < count; i++) received.push(t);
   });
-  const raised = loops.msiRaiseSeries(k, 'cdx-00:00', 0, n, 500);
+  const raised = loops.msiRaiseSeries(k, 'cdx-00:00', 0, n, interval);
   while (received.length < n) await new Promise((r) => setTimeout(r, 20));
+  v0!.removeAllListeners('interrupt');
   const js = received.map((t, i) => t - raised[i]!).slice(100);  // skip warm-up
-  // The C waiter: a fresh eventfd on vector 1, attached with a raw SET_IRQS.
+  // The other waiters: a fresh eventfd on vector 1, attached with a raw SET_IRQS.
   const raw = new RawKernel(kernel);
   const sys = native().abi.sys;
   const c = native().abi.constants;
-  const efd = raw.eventfd(0, sys.EFD_CLOEXEC!);
+  const efd = raw.eventfd(0, sys.EFD_CLOEXEC! | sys.EFD_NONBLOCK!);
   const set = struct('vfio_irq_set', { flags: c.VFIO_IRQ_SET_DATA_EVENTFD! | c.VFIO_IRQ_SET_ACTION_TRIGGER!, start: 1, count: 1 }, 4);
   new DataView(set.bytes.buffer).setInt32(20, efd, true);
   if (raw.ioctl(dev.fd, c.VFIO_DEVICE_SET_IRQS!, set.bytes) !== 0) throw new Error('SET_IRQS for the C waiter failed');
-  const cl = Array.from(loops.msiLatencyC(k, 'cdx-00:00', 1, efd, n, 500)).slice(100);
+  const skip = (a: Float64Array) => Array.from(a).slice(100);
+  const cl = skip(loops.msiLatencyC(k, 'cdx-00:00', 1, efd, n, interval));
+  const uv = skip(await loops.msiStage('uv', k, 'cdx-00:00', 1, efd, n, interval));
+  const seam = skip(await loops.msiStage('uv+seam', k, 'cdx-00:00', 1, efd, n, interval));
+  const napi = skip(await loops.msiStage('uv+seam+js', k, 'cdx-00:00', 1, efd, n, interval, () => Number(process.hrtime.bigint())));
   raw.close(efd);
   const us = (x: number) => (x / 1000).toFixed(1).padStart(8);
-  lines.push(`\nMSI latency (raised by a native thread -> handler), ${n - 100} interrupts, microseconds`);
-  lines.push(`${''.padEnd(44)} ${'p50'.padStart(8)} ${'p99'.padStart(8)}`);
-  lines.push(`${'JS: uv_poll on the eventfd -> "interrupt"'.padEnd(44)} ${us(percentile(js, 50))} ${us(percentile(js, 99))}`);
-  lines.push(`${'C: epoll_wait on an eventfd'.padEnd(44)} ${us(percentile(cl, 50))} ${us(percentile(cl, 99))}`);
+  const stages: Array<[string, number[]]> = [
+    ['C: epoll_wait on an eventfd', cl],
+    ['uv_poll, native callback, read(2)', uv],
+    ['+ eventfd read through the kernel seam', seam],
+    ['+ napi_make_callback into JS', napi],
+    ['JS: MsiVector "interrupt" listener', js],
+  ];
+  lines.push(`\nMSI latency (raised by a native thread -> handler), ${n - 100} interrupts each, microseconds`);
+  lines.push(`${''.padEnd(44)} ${'p50'.padStart(8)} ${'p99'.padStart(8)} ${'p50 step'.padStart(9)}`);
+  let prev = 0;
+  for (const [name, xs] of stages) {
+    const p50 = percentile(xs, 50);
+    lines.push(`${name.padEnd(44)} ${us(p50)} ${us(percentile(xs, 99))} ${(prev === 0 ? '' : ((p50 - prev) / 1000 >= 0 ? '+' : '') + ((p50 - prev) / 1000).toFixed(1)).padStart(9)}`);
+    prev = p50;
+  }
   lines.push(`${'ratio JS/C'.padEnd(44)} ${(percentile(js, 50) / percentile(cl, 50)).toFixed(2).padStart(7)}x ${(percentile(js, 99) / percentile(cl, 99)).toFixed(2).padStart(7)}x`);
 }
 
@@ -111,6 +136,12 @@ function openGroupRaw(raw: RawKernel, name: string): { container: number; close(
 }
 
 async function main(): Promise<void> {
+  if (process.argv[2] === 'msi') {  // npm run bench -- msi: the MSI latency section alone
+    const lines: string[] = [];
+    await msiLatency(benchAddon(), lines);
+    process.stdout.write(lines.join('\n') + '\n');
+    return;
+  }
   const kernel = MockKernel.fixture({ bound: true });
   const bus = new CdxBus({ kernel });
   using dev = bus.open('cdx-00:01');

@@ -1056,11 +1056,15 @@ std::unique_ptr<DeviceModel> NewLnicModel(MockKernel::Impl* kernel, CdxDevice* d
 // ---- LnicPort
 
 long LnicPort::Step(uint32_t budget, uint64_t advance_ns) {
+  auto k = Kernel();
+  if (!k) return -ENODEV;
   std::lock_guard<std::mutex> lk(*mu_);
   return model_ ? model_->StepLocked(budget, advance_ns) : -ENODEV;
 }
 
 int LnicPort::SetScheduler(LnicScheduler s, int cpu) {
+  auto k = Kernel();
+  if (!k) return -ENODEV;
   std::lock_guard<std::mutex> lk(*mu_);
   if (!model_) return -ENODEV;
   model_->SetScheduler(s, cpu);
@@ -1068,6 +1072,8 @@ int LnicPort::SetScheduler(LnicScheduler s, int cpu) {
 }
 
 int LnicPort::Scheduler(LnicScheduler* out) {
+  auto k = Kernel();
+  if (!k) return -ENODEV;
   std::lock_guard<std::mutex> lk(*mu_);
   if (!model_) return -ENODEV;
   *out = model_->scheduler();
@@ -1075,6 +1081,8 @@ int LnicPort::Scheduler(LnicScheduler* out) {
 }
 
 int LnicPort::Counters(LnicCounters* out) {
+  auto k = Kernel();
+  if (!k) return -ENODEV;
   std::lock_guard<std::mutex> lk(*mu_);
   if (!model_) return -ENODEV;
   model_->Counters(out);
@@ -1082,6 +1090,8 @@ int LnicPort::Counters(LnicCounters* out) {
 }
 
 int LnicPort::SetResetDelay(uint64_t ns) {
+  auto k = Kernel();
+  if (!k) return -ENODEV;
   std::lock_guard<std::mutex> lk(*mu_);
   if (!model_) return -ENODEV;
   model_->SetResetDelay(ns);
@@ -1089,6 +1099,8 @@ int LnicPort::SetResetDelay(uint64_t ns) {
 }
 
 int LnicPort::SetCapture(uint32_t frames) {
+  auto k = Kernel();
+  if (!k) return -ENODEV;
   std::lock_guard<std::mutex> lk(*mu_);
   if (!model_) return -ENODEV;
   model_->SetCapture(frames);
@@ -1096,6 +1108,8 @@ int LnicPort::SetCapture(uint32_t frames) {
 }
 
 int LnicPort::TakeCapture(std::vector<std::vector<uint8_t>>* out) {
+  auto k = Kernel();
+  if (!k) return -ENODEV;
   std::lock_guard<std::mutex> lk(*mu_);
   if (!model_) return -ENODEV;
   model_->TakeCapture(out);
@@ -1109,6 +1123,7 @@ int MockKernel::Lnic(const std::string& device, std::shared_ptr<LnicPort>* out) 
   auto* m = dynamic_cast<LnicModel*>(dev->model.get());
   if (!m) return -EINVAL;
   *out = m->port();
+  if ((*out)->kernel_.expired()) (*out)->kernel_ = weak_from_this();
   return 0;
 }
 

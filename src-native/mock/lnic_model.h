@@ -2,9 +2,10 @@
 //
 // LnicPort is a share of one lnic device's model, for whoever drives its clock or reads its
 // counters: the N-API control object (napi_lnic.cc) and, through the C hooks of
-// ../bench_hooks.h, the benchmark's C reference driver. It outlives the device: once the device
-// is removed (or the kernel torn down) every call answers -ENODEV. Holders keep the MockKernel
-// alive too (the port points at its mutex). Thread-safe: every method takes the kernel's mutex.
+// ../bench_hooks.h, the benchmark's C reference driver. It outlives the device and the kernel:
+// once the device is removed, or the MockKernel destroyed, every call answers -ENODEV. Each call
+// holds the kernel for its duration (a weak reference locked) and takes the kernel's mutex, so
+// any thread may call any method.
 #pragma once
 
 #include <cstdint>
@@ -35,6 +36,8 @@ struct LnicCounters {
   uint64_t msis_lost = 0;     // MSIs the device sent that were lost (MSI off, no eventfd on the vector)
 };
 
+class MockKernel;
+
 class LnicPort {
  public:
   explicit LnicPort(std::mutex* mu) : mu_(mu) {}
@@ -60,6 +63,11 @@ class LnicPort {
 
  private:
   friend class LnicModel;
+  friend class MockKernel;
+  // The kernel, its mutex, and the model: each call first locks kernel_ (so that the mutex
+  // exists), then takes the mutex (so that model_ is current).
+  std::shared_ptr<MockKernel> Kernel() const { return kernel_.lock(); }
+  std::weak_ptr<MockKernel> kernel_;  // set once, by the first MockKernel::Lnic(), before any caller has the port
   std::mutex* const mu_;
   LnicModel* model_ = nullptr;  // null once the device is gone; guarded by *mu_
 };

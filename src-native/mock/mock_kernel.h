@@ -136,7 +136,7 @@ struct CallRecord {
   long result = 0;
 };
 
-class MockKernel : public Kernel {
+class MockKernel : public Kernel, public std::enable_shared_from_this<MockKernel> {
  public:
   static std::shared_ptr<MockKernel> Create(const KernelConfig& config, std::string* error);
   ~MockKernel() override;
