@@ -17,6 +17,7 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <map>
@@ -314,9 +315,17 @@ struct MockKernel::Impl {
   // Bumped by every seam call that can change what a device's DMA reaches (IOMMU mappings, bus
   // mastering, resets, process mappings): a model that caches translations drops them on change.
   uint64_t dma_epoch = 0;
+  // Which descriptor numbers are the mock's own (set in AttachFile, cleared in CloseFd before
+  // close(2)), readable without mu: MockKernel::Read of any other descriptor (an eventfd) then
+  // needs no lock. Numbers from kFdBits on are always looked up under mu.
+  static constexpr int kFdBits = 65536;
+  std::atomic<uint64_t> mock_fds[kFdBits / 64] = {};
+  bool IsMockFd(int fd) const {
+    return fd < 0 || fd >= kFdBits || (mock_fds[fd / 64].load(std::memory_order_acquire) >> (fd % 64) & 1);
+  }
   // control side
   std::vector<FaultState> faults;
-  bool tracing = false;
+  std::atomic<bool> tracing{false};  // also read without mu, by MockKernel::Read
   std::vector<CallRecord> trace;
 
   explicit Impl(const KernelConfig& c);
