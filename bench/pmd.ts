@@ -197,6 +197,14 @@ async function latency(job: Job, port: LnicPort, dev: ReturnType<CdxBus['open']>
   const ids = new Uint32Array(8);
   const lens = new Uint32Array(8).fill(FRAME);
   const vector = port.rxVector!;
+  // One listener for the whole run, as a driver would keep it (each wait() would start and stop
+  // the vector's uv_poll: two epoll_ctl calls per frame that a C loop does not make either).
+  let wake: (() => void) | null = null;
+  vector.on('interrupt', () => {
+    const w = wake;
+    wake = null;
+    w?.();
+  });
   const jsRound = async (irq: boolean): Promise<number[]> => {
     const out: number[] = [];
     let frame = port.pool.alloc();
@@ -205,7 +213,7 @@ async function latency(job: Job, port: LnicPort, dev: ReturnType<CdxBus['open']>
       ids[0] = frame;
       port.txBurst(ids, lens, 1);
       if (irq) {
-        if (port.armRx()) await vector.wait();
+        if (port.armRx()) await new Promise<void>((resolve) => { wake = resolve; });
         port.disarmRx();
       }
       while (port.rxBurst(ids, lens, 8) === 0) { /* spin */ }
@@ -217,6 +225,7 @@ async function latency(job: Job, port: LnicPort, dev: ReturnType<CdxBus['open']>
   };
   const jsIrq = await jsRound(true);
   const jsPoll = await jsRound(false);
+  vector.removeAllListeners('interrupt');
   // C: the library's eventfds go; one of ours is attached to vector 0 with a raw SET_IRQS.
   dev.msi.disable();
   const raw = new RawKernel(kernel);
