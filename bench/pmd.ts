@@ -322,6 +322,21 @@ ${caption.map((c, i) => `<text x="${L}" y="${H - Bm + 52 + i * 15}" font-size="1
 `;
 }
 
+// Round trips with one frame in flight, the model spinning.
+async function latencyPart(kernel: MockKernel, cpus: number, threadedValid: boolean, say: (s?: string) => void): Promise<void> {
+  kernel.device('cdx-00:00').lnic.setScheduler('busy', cpus >= 2 ? { cpu: 1 } : {});
+  const lat = await runJob({ kind: 'latency', token: kernel.token, mode: 'threaded', burst: 1, cpu: cpus >= 2 ? 0 : -1,
+    seconds: 0, runs: 0, samples: SAMPLES }) as LatencyResult;
+  const us = (v: number) => (v / 1000).toFixed(1).padStart(8);
+  say(`\nround trip, one frame in flight (model spinning${threadedValid ? '' : '; NOT VALID on fewer than 4 CPUs'}), ${SAMPLES} samples, µs`);
+  say(`${''.padEnd(44)} ${'p50'.padStart(8)} ${'p99'.padStart(8)}`);
+  for (const [name, js, c] of [['interrupt (asleep on the RX MSI)', lat.jsIrq, lat.cIrq], ['busy-poll', lat.jsPoll, lat.cPoll]] as const) {
+    say(`${`JS, ${name}`.padEnd(44)} ${us(pct(js, 50))} ${us(pct(js, 99))}`);
+    say(`${`C, ${name}`.padEnd(44)} ${us(pct(c, 50))} ${us(pct(c, 99))}`);
+    say(`${'  ratio JS/C'.padEnd(44)} ${(pct(js, 50) / pct(c, 50)).toFixed(2).padStart(7)}x ${(pct(js, 99) / pct(c, 99)).toFixed(2).padStart(7)}x`);
+  }
+}
+
 async function main(): Promise<void> {
   const cpus = os.cpus().length;
   const kernel = MockKernel.create({
@@ -335,7 +350,8 @@ async function main(): Promise<void> {
   say(`C and JS runs alternate, ${RUNS} runs of ~${SECONDS} s each after warm-up; medians (min–max)`);
   const threadedValid = cpus >= 4;
   const results: Record<Mode, Row[]> = { stepped: [], threaded: [] };
-  for (const mode of ['stepped', 'threaded'] as Mode[]) {
+  const only = process.env.BENCH_PMD_ONLY;  // 'stepped', 'threaded' or 'latency': one part alone
+  for (const mode of (['stepped', 'threaded'] as Mode[]).filter((m) => only === undefined || only === m)) {
     const sched: LnicScheduler = mode === 'stepped' ? 'stepped' : 'busy';
     ctl.setScheduler(sched, mode === 'threaded' && cpus >= 2 ? { cpu: 1 } : {});
     say(`\n${mode}${mode === 'stepped' ? ' (one thread: driver, then one model pass per burst; model ns = time in step())'
@@ -362,6 +378,7 @@ async function main(): Promise<void> {
       `more than C (an N-API call), i.e. ${results[mode].map((r) => `${(r.stepCallNs / r.B).toFixed(1)} @${r.B}`).join(', ')} ns/pkt of its driver time` : ''}`);
   }
   // Targets (docs/pmd.md), printed beside the results, never asserted.
+  if (only === 'latency') return latencyPart(kernel, cpus, threadedValid, say);
   const at32 = results.stepped.find((r) => r.B === 32);
   say('\ntargets (stepped, B = 32)');
   if (at32) {
@@ -371,19 +388,8 @@ async function main(): Promise<void> {
   const gcs = [...results.stepped, ...results.threaded].reduce((a, r) => a + r.gcs, 0);
   say(`  0 GC events in measured JS loops: ${gcs}  ${gcs === 0 ? 'met' : 'NOT met'}`);
 
-  // Round trips with one frame in flight, the model spinning.
-  ctl.setScheduler('busy', cpus >= 2 ? { cpu: 1 } : {});
-  const lat = await runJob({ kind: 'latency', token: kernel.token, mode: 'threaded', burst: 1, cpu: cpus >= 2 ? 0 : -1,
-    seconds: 0, runs: 0, samples: SAMPLES }) as LatencyResult;
-  const us = (v: number) => (v / 1000).toFixed(1).padStart(8);
-  say(`\nround trip, one frame in flight (model spinning${threadedValid ? '' : '; NOT VALID on fewer than 4 CPUs'}), ${SAMPLES} samples, µs`);
-  say(`${''.padEnd(44)} ${'p50'.padStart(8)} ${'p99'.padStart(8)}`);
-  for (const [name, js, c] of [['interrupt (asleep on the RX MSI)', lat.jsIrq, lat.cIrq], ['busy-poll', lat.jsPoll, lat.cPoll]] as const) {
-    say(`${`JS, ${name}`.padEnd(44)} ${us(pct(js, 50))} ${us(pct(js, 99))}`);
-    say(`${`C, ${name}`.padEnd(44)} ${us(pct(c, 50))} ${us(pct(c, 99))}`);
-    say(`${'  ratio JS/C'.padEnd(44)} ${(pct(js, 50) / pct(c, 50)).toFixed(2).padStart(7)}x ${(pct(js, 99) / pct(c, 99)).toFixed(2).padStart(7)}x`);
-  }
-  if (SVG !== '') {
+  if (only === undefined) await latencyPart(kernel, cpus, threadedValid, say);
+  if (SVG !== '' && only === undefined) {
     const caption = [...machine(), `vfio-cdx bench:pmd, ${new Date().toISOString().slice(0, 10)}; stepped: driver + model on one thread;`,
       `threaded: model spinning on its own core${threadedValid ? '' : ` (not valid here: ${cpus} CPUs, 4 needed)`}.`];
     fs.writeFileSync(SVG, chart(results.stepped, results.threaded, caption, threadedValid));
