@@ -37,6 +37,7 @@ export interface BenchAddon {
     lnic: unknown; stepBudget: number }): { packets: number; ns: number };
   cRoundTrip(options: CPortOptions & { samples: number; eventfd: number; cpu: number }): Float64Array;
   pinThread(cpu: number): number;
+  cStepLoop(lnic: unknown, n: number): number;
 }
 
 /** Whether the bench addon has been built (a clone of the repository after `npm ci`). */

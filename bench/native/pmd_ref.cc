@@ -355,6 +355,16 @@ Napi::Value CRoundTrip(const Napi::CallbackInfo& info) {
   return a;
 }
 
+// cStepLoop(lnicHooks, n) → ns for n empty steps (budget 0) through the hook: what one step()
+// costs a C driver, beyond the model's own time; JavaScript's step() is compared with it.
+Napi::Value CStepLoop(const Napi::CallbackInfo& info) {
+  const VfioCdxLnicHooks* h = LnicHooks(info[0]);
+  uint32_t n = static_cast<uint32_t>(Num(info, 1, "n"));
+  int64_t t0 = NowNs();
+  for (uint32_t i = 0; i < n; i++) h->step(h->ctx, 0, 0);
+  return Napi::Number::New(info.Env(), static_cast<double>(NowNs() - t0));
+}
+
 // pinThread(cpu): pins the calling thread (a Worker's, for the JavaScript driver).
 Napi::Value PinThread(const Napi::CallbackInfo& info) {
   int cpu = static_cast<int>(Num(info, 0, "cpu"));
@@ -371,6 +381,7 @@ void AddPmd(Napi::Env env, Napi::Object exports) {
   exports.Set("cForward", Napi::Function::New(env, CForward, "cForward"));
   exports.Set("cRoundTrip", Napi::Function::New(env, CRoundTrip, "cRoundTrip"));
   exports.Set("pinThread", Napi::Function::New(env, PinThread, "pinThread"));
+  exports.Set("cStepLoop", Napi::Function::New(env, CStepLoop, "cStepLoop"));
 }
 
 }  // namespace bench

@@ -446,14 +446,23 @@ class LnicModel : public DeviceModel {
       if (loop && rx_.running && rx_avail == 0 && !rx_.drop_en) break;  // back-pressure
       uint32_t slot = tx_.cidx & tx_.mask;
       uint64_t dva = tx_.base + static_cast<uint64_t>(slot) * L::kDescSize;
-      uint32_t d[4];
+      // The descriptor into scalars (kept in registers: an array whose address is taken lives on
+      // the stack, and the 64-bit load of its two halves just stored would stall).
+      uint32_t lo, hi, len, word;
       if (txr) {
-        for (int i = 0; i < 4; i++) d[i] = LoadRlx(txr + slot * 4 + i);
-      } else if (!ReadDesc(dva, d, L::kErrTxDescFault)) {
-        return moved;
+        lo = LoadRlx(txr + slot * 4);
+        hi = LoadRlx(txr + slot * 4 + 1);
+        len = LoadRlx(txr + slot * 4 + 2);
+        word = LoadRlx(txr + slot * 4 + 3);
+      } else {
+        uint32_t d[4];
+        if (!ReadDesc(dva, d, L::kErrTxDescFault)) return moved;
+        lo = d[0];
+        hi = d[1];
+        len = d[2];
+        word = d[3];
       }
-      uint64_t addr = d[0] | static_cast<uint64_t>(d[1]) << 32;
-      uint32_t len = d[2];
+      uint64_t addr = lo | static_cast<uint64_t>(hi) << 32;
       if (len == 0 || len > max_frame) {
         Fail(L::kErrBadLen, nullptr);
         return moved;
@@ -475,11 +484,11 @@ class LnicModel : public DeviceModel {
         stats_[2]++;
         stats_[3] += len;
       }
-      uint32_t flags = d[3] >> 16;
+      uint32_t flags = word >> 16;
       if (flags & L::kFlagRs) {
         if (txr) {
-          StoreRel(txr + slot * 4 + 3, d[3] | L::kFlagDd << 16);
-        } else if (!WriteWord(dva + L::kDescIdFlags, d[3] | L::kFlagDd << 16, L::kErrTxDescFault)) {
+          StoreRel(txr + slot * 4 + 3, word | L::kFlagDd << 16);
+        } else if (!WriteWord(dva + L::kDescIdFlags, word | L::kFlagDd << 16, L::kErrTxDescFault)) {
           return moved;
         }
         Cause(L::kCauseTx, now);
@@ -498,14 +507,21 @@ class LnicModel : public DeviceModel {
   bool Receive(uint32_t* rxr, uint64_t src, uint32_t len, uint64_t now, bool from_tx) {
     uint32_t slot = rx_.cidx & rx_.mask;
     uint64_t dva = rx_.base + static_cast<uint64_t>(slot) * L::kDescSize;
-    uint32_t d[4];
+    uint32_t lo, hi, cap, word;  // scalars, as in DataPath
     if (rxr) {
-      for (int i = 0; i < 4; i++) d[i] = LoadRlx(rxr + slot * 4 + i);
-    } else if (!ReadDesc(dva, d, L::kErrRxDescFault)) {
-      return false;
+      lo = LoadRlx(rxr + slot * 4);
+      hi = LoadRlx(rxr + slot * 4 + 1);
+      cap = LoadRlx(rxr + slot * 4 + 2);
+      word = LoadRlx(rxr + slot * 4 + 3);
+    } else {
+      uint32_t d[4];
+      if (!ReadDesc(dva, d, L::kErrRxDescFault)) return false;
+      lo = d[0];
+      hi = d[1];
+      cap = d[2];
+      word = d[3];
     }
-    uint64_t addr = d[0] | static_cast<uint64_t>(d[1]) << 32;
-    uint32_t cap = d[2];
+    uint64_t addr = lo | static_cast<uint64_t>(hi) << 32;
     uint32_t n = std::min(len, cap);
     Fault f;
     bool ok = from_tx ? DmaCopy(addr, src, n, &f) : DmaWrite(addr, gen_frame_.data(), n, &f);
@@ -522,10 +538,10 @@ class LnicModel : public DeviceModel {
     uint32_t flags = L::kFlagDd | L::kFlagEop | (n < len ? L::kFlagErr : 0);
     if (rxr) {
       StoreRlx(rxr + slot * 4 + 2, n);
-      StoreRel(rxr + slot * 4 + 3, (d[3] & 0xffff) | flags << 16);  // DD last: the driver may take it now
+      StoreRel(rxr + slot * 4 + 3, (word & 0xffff) | flags << 16);  // DD last: the driver may take it now
     } else {
       if (!WriteWord(dva + L::kDescLen, n, L::kErrRxDescFault)) return false;
-      if (!WriteWord(dva + L::kDescIdFlags, (d[3] & 0xffff) | flags << 16, L::kErrRxDescFault)) return false;
+      if (!WriteWord(dva + L::kDescIdFlags, (word & 0xffff) | flags << 16, L::kErrRxDescFault)) return false;
     }
     rx_.cidx++;
     rx_received_ = true;
