@@ -15,6 +15,7 @@ const runs = [
   { name: 'conformance, mock noiommu (the twin of the VM kernel)', spec: 'dist/test/conformance', env: { VFIO_CDX_TEST_PROFILE: 'noiommu' } },
   { name: 'conformance, mock linux-6.12 (type1 IOMMU, group path)', spec: 'dist/test/conformance', env: { VFIO_CDX_TEST_PROFILE: 'linux-6.12' } },
   { name: 'conformance, mock cdev (iommufd + fixed vfio-cdx)', spec: 'dist/test/conformance', env: { VFIO_CDX_TEST_PROFILE: 'cdev' } },
+  { name: 'conformance, mock iommufd-compat (iommufd provides /dev/vfio/vfio)', spec: 'dist/test/conformance', env: { VFIO_CDX_TEST_PROFILE: 'iommufd-compat' } },
   { name: 'conformance, mock linux-6.12-iommufd (probe fails)', spec: 'dist/test/conformance', env: { VFIO_CDX_TEST_PROFILE: 'linux-6.12-iommufd' } },
   { name: 'native: abuse, leaks, faults, threads, GC (mock)', spec: 'dist/test/native', env: {} },
 ].filter((r) => only.length === 0 || only.some((o) => r.name.includes(o)));

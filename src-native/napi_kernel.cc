@@ -93,7 +93,9 @@ mock::KernelConfig ParseConfig(Napi::Env env, Napi::Object o) {
     ThrowTypeError(env, "ERR_INVALID_ARG_VALUE", "unknown mock kernel profile '" + profile + "'");
   }
   c.iommu = Field<bool>(o, "iommu", c.iommu);
+  c.dt_dma_ranges = Field<bool>(o, "dtDmaRanges", c.dt_dma_ranges);
   c.iommufd = Field<bool>(o, "iommufd", c.iommufd);
+  c.vfio_container = Field<bool>(o, "vfioContainer", c.vfio_container);
   c.vfio_cdx_detach_ioas = Field<bool>(o, "vfioCdxDetachIoas", c.vfio_cdx_detach_ioas);
   c.noiommu_config = Field<bool>(o, "noiommuConfig", c.noiommu_config);
   c.noiommu_enabled = Field<bool>(o, "noiommuEnabled", c.noiommu_enabled);
@@ -434,7 +436,9 @@ Napi::Value NativeKernel::MockConfig(const Napi::CallbackInfo& info) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("profile", c.profile);
   o.Set("iommu", Napi::Boolean::New(env, c.iommu));
+  o.Set("dtDmaRanges", Napi::Boolean::New(env, c.dt_dma_ranges));
   o.Set("iommufd", Napi::Boolean::New(env, c.iommufd));
+  o.Set("vfioContainer", Napi::Boolean::New(env, c.vfio_container));
   o.Set("vfioCdxDetachIoas", Napi::Boolean::New(env, c.vfio_cdx_detach_ioas));
   o.Set("noiommuConfig", Napi::Boolean::New(env, c.noiommu_config));
   o.Set("noiommuEnabled", Napi::Boolean::New(env, c.noiommu_enabled));

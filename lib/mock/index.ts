@@ -20,7 +20,7 @@ import { Kernel } from '../kernel';
 import { native, type NativeKernelHandle } from '../native';
 
 /** Named kernel configurations. */
-export type MockProfile = 'linux-6.12' | 'linux-6.12-iommufd' | 'cdev' | 'noiommu';
+export type MockProfile = 'linux-6.12' | 'linux-6.12-iommufd' | 'cdev' | 'iommufd-compat' | 'noiommu';
 
 /** One MMIO region of a mock device. */
 export interface MockRegionSpec {
@@ -73,8 +73,19 @@ export interface MockKernelOptions {
   capSysRawio?: boolean;
   /** CONFIG_IOMMUFD (and VFIO_DEVICE_CDEV). */
   iommufd?: boolean;
-  /** Whether an IOMMU exists (devices get IOMMU groups when added). */
+  /**
+   * CONFIG_VFIO_CONTAINER (default true). False (with `iommufd`): iommufd provides
+   * /dev/vfio/vfio (CONFIG_IOMMUFD_VFIO_CONTAINER) and answers the container ioctls itself.
+   */
+  vfioContainer?: boolean;
+  /** Whether an IOMMU exists (a device gets an IOMMU group when a driver probes it: the bus's dma_configure). */
   iommu?: boolean;
+  /**
+   * The CDX controller's device-tree node has `dma-ranges` (default true). Without it Linux
+   * never puts CDX devices behind the IOMMU (of_dma_configure_id() with force_dma false stops
+   * early): they get no IOMMU group, so VFIO needs no-IOMMU mode, even though an IOMMU exists.
+   */
+  dtDmaRanges?: boolean;
   /** vfio-cdx carries the `.detach_ioas` fix. */
   vfioCdxDetachIoas?: boolean;
   /** CONFIG_VFIO_NOIOMMU. */

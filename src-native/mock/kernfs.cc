@@ -19,6 +19,9 @@
 
 namespace vfiocdx {
 namespace mock {
+
+// The IOMMU instance in /sys/class/iommu (arm_smmu_device_probe(): "smmu3.%pa").
+static const char kIommuName[] = "smmu3.0x0000000009050000";
 namespace {
 
 using T = Node::Type;
@@ -167,6 +170,13 @@ Node MockKernel::Impl::LookupSys(const std::vector<std::string>& c) {
     if (n == 2) return Dir();
     return c[2] == "iommu_groups" ? LookupIommuGroups(c) : Node();
   }
+  if (c[1] == "class") {
+    // /sys/class/iommu/<name>: each registered IOMMU (iommu_device_sysfs_add()); the mock's is
+    // the SMMUv3 of QEMU's virt machine, named as arm-smmu-v3 names it.
+    if (n == 2 || (n == 3 && c[2] == "iommu")) return Dir();
+    if (c[2] == "iommu" && n == 4 && config.iommu && c[3] == kIommuName) return Dir();
+    return Node();
+  }
   if (c[1] == "module") {
     // vfio.enable_unsafe_noiommu_mode exists only with CONFIG_VFIO_NOIOMMU (vfio_main.c:57-62).
     if (n == 2 || (n == 3 && c[2] == "vfio")) return Dir();
@@ -308,7 +318,7 @@ std::vector<std::string> MockKernel::Impl::DirCandidates() {
                                   "platform", "cdx-mock", "kernel", "iommu_groups", "module", "vfio",
                                   "parameters", "enable_unsafe_noiommu_mode", "iommu", "name",
                                   "subsystem", "driver_override", "reset", "enable", "remove", "driver",
-                                  "iommu_group", "vfio-dev", "dev"};
+                                  "iommu_group", "vfio-dev", "dev", "class", kIommuName};
   for (const char* a : kCdxDevAttrs) out.push_back(a);
   for (int i = 0; i < 4; i++) out.push_back("resource" + std::to_string(i));
   for (auto& kv : devices) {

@@ -383,6 +383,7 @@ struct MockKernel::Impl {
   long DriverOverrideStore(CdxDevice* dev, const std::string& buf);
   int DeviceAttach(CdxDevice* dev);
   int DeviceDriverAttach(CdxDevice* dev);
+  void CdxDmaConfigure(CdxDevice* dev);
   int ReallyProbe(CdxDevice* dev);
   void DeviceReleaseDriver(CdxDevice* dev, Lock& lk);
 
@@ -489,6 +490,17 @@ struct MockKernel::Impl {
   int IoptPinArea(IommufdObject* ioas, const IoptArea& area);
   void IoptUnpinAll(IommufdObject* ioas);
   int IoptUnmapRange(IommufdObject* ioas, uint64_t start, uint64_t last, uint64_t* unmapped);
+  int IoptMapUserPages(IommufdObject* ioas, uint64_t* iova, uint64_t user_va, uint64_t length, int prot, bool fixed);
+  std::vector<std::pair<uint64_t, uint64_t>> IoasHoles(const IommufdObject* ioas);
+  uint64_t DomainPgsizeBitmap() const;
+
+  // ---- iommufd_vfio_compat.cc: drivers/iommu/iommufd/vfio_compat.c
+  long IommufdVfioIoctl(IommufdCtx* ictx, unsigned long cmd, uintptr_t arg);
+  long IommufdVfioCheckExtension(IommufdCtx* ictx, unsigned long type);
+  long IommufdVfioSetIommu(IommufdCtx* ictx, unsigned long type);
+  long IommufdVfioIommuGetInfo(IommufdCtx* ictx, uintptr_t arg);
+  long IommufdVfioMapDma(IommufdCtx* ictx, uintptr_t arg);
+  long IommufdVfioUnmapDma(IommufdCtx* ictx, uintptr_t arg);
 
   // ---- vfio_cdx.cc: drivers/vfio/cdx/main.c
   int VfioCdxOpenDevice(VfioDevice* vdev);

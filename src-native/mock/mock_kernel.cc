@@ -32,6 +32,11 @@ bool ProfileConfig(const std::string& name, KernelConfig* out) {
   } else if (name == "cdev") {
     c.iommufd = true;
     c.vfio_cdx_detach_ioas = true;
+  } else if (name == "iommufd-compat") {
+    c.iommufd = true;
+    c.vfio_cdx_detach_ioas = true;
+    c.vfio_container = false;
+    c.noiommu_config = true;
   } else if (name == "noiommu") {
     c.iommu = false;
     c.iommufd = true;

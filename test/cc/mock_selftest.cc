@@ -281,12 +281,17 @@ void TestSysfsFormats() {
   std::string link;
   CHECK_EQ(k->ReadLink(kSysDev0, &link), 0);
   CHECK_STR(link, "../../../devices/platform/cdx-mock/cdx-00/cdx-00:00");
+  // no IOMMU group before a driver probes: cdx_dma_configure() runs at probe
+  CHECK_EQ(k->ReadLink(kSysDev0 + "/iommu_group", &link), -ENOENT);
+  CHECK_EQ(BindVfio(*k, kDev0), 9);
   CHECK_EQ(k->ReadLink(kSysDev0 + "/iommu_group", &link), 0);
   CHECK_STR(link, "../../../../../kernel/iommu_groups/0");
   CHECK_EQ(k->ReadLink(kSysDev0 + "/vendor", &link), -EINVAL);
-  CHECK_EQ(k->ReadLink(kSysDev0 + "/driver", &link), -ENOENT);
   CHECK_EQ(k->Stat("/sys/kernel/iommu_groups/0/devices/cdx-00:00/vendor", &st), 0);
   CHECK_EQ(k->Stat("/sys/kernel/iommu_groups/0/name", &st), -ENOENT);
+  CHECK_EQ(k->WriteFile(kSysDev0 + "/driver/unbind", kDev0), 9);
+  CHECK_EQ(k->ReadLink(kSysDev0 + "/iommu_group", &link), 0);  // the group stays after unbind
+  CHECK_EQ(k->ReadLink(kSysDev0 + "/driver", &link), -ENOENT);
   std::vector<std::string> names;
   CHECK_EQ(k->ReadDir("/sys/bus/cdx/devices", &names), 0);
   CHECK_EQ(names.size(), 3u);  // cdx-00 (the bus), cdx-00:00, cdx-00:01

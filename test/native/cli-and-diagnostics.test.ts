@@ -104,3 +104,38 @@ describe('hints', function () {
     void dev;
   });
 });
+
+describe('the bind hint when the device tree keeps CDX devices away from the IOMMU', function () {
+  it('an SMMU is registered but the controller node lacks dma-ranges: no group, and the hint names dma-ranges', function () {
+    // what a board whose "xlnx,versal-net-cdx" node has no dma-ranges gets: cdx_dma_configure()
+    // never reaches the IOMMU, and without no-IOMMU mode VFIO cannot make a group
+    const kernel = MockKernel.fixture({ profile: 'cdev', dtDmaRanges: false });
+    const bus = new CdxBus({ kernel });
+    assert.throws(() => bus.bind('cdx-00:00'), (e: unknown) => {
+      assert.ok(e instanceof VfioError);
+      assert.equal(e.code, 'EINVAL');
+      assert.match(e.hint ?? '', /no IOMMU group although an IOMMU is registered \(smmu3\.0x0000000009050000\)/);
+      assert.match(e.hint ?? '', /dma-ranges/);
+      return true;
+    });
+    assert.equal(bus.device('cdx-00:00').iommuGroup, null);
+  });
+
+  it('with no-IOMMU mode on, the same board binds into a no-IOMMU group although an SMMU exists', function () {
+    const kernel = MockKernel.fixture({ profile: 'cdev', dtDmaRanges: false, noiommuConfig: true, noiommuEnabled: true });
+    const bus = new CdxBus({ kernel });
+    bus.bind('cdx-00:00');
+    using dev = bus.open('cdx-00:00');
+    assert.equal(dev.noiommu, true);
+    assert.match(dev.node, /^\/dev\/vfio\/noiommu-\d+$/);
+    assert.equal(dev.path, 'group', 'no-IOMMU devices get no cdev');
+  });
+
+  it('with dma-ranges the devices get a real group at bind time, and none before', function () {
+    const kernel = MockKernel.fixture({ profile: 'cdev' });
+    const bus = new CdxBus({ kernel });
+    assert.equal(bus.device('cdx-00:00').iommuGroup, null);
+    bus.bind('cdx-00:00');
+    assert.equal(typeof bus.device('cdx-00:00').iommuGroup, 'number');
+  });
+});
