@@ -195,6 +195,23 @@ export class Mapping implements Disposable {
     this.#n.write64(offset, value);
   }
 
+  /**
+   * Writes the 32-bit `value` at `offset` as a **doorbell**: every store this thread made
+   * before it — to DMA buffers, descriptors, anything the device will read by DMA — is
+   * visible to the device's DMA before the device sees this write. This is Linux's
+   * `writel()` and DPDK's `rte_write32()`: `dmb oshst` then a plain store on arm64; on
+   * x86-64, where stores are not reordered with older stores, a compiler barrier and `mov`.
+   * Always a native call (JavaScript cannot emit the barrier). Use it for the register
+   * write that starts the device's DMA; `write32` (`Atomics.store`, an `stlr` on arm64) is
+   * not documented by Arm to order Normal-memory stores for another bus master
+   * (docs/mmio-ordering.md).
+   * @throws RangeError for a bad offset or value; ERR_VFIO_READ_ONLY; ERR_VFIO_CLOSED
+   */
+  doorbell32(offset: number, value: number): void {
+    this.#validate(offset, 4, value, true);
+    this.#n.doorbell32(offset, value);
+  }
+
   /** Unmaps (idempotent). Views of {@link buffer} are detached first. */
   unmap(): void {
     if (this.#native.mapped()) this.#native.unmap();

@@ -31,6 +31,8 @@ export interface NativeAccessors {
   write16(offset: number, value: number): void;
   write32(offset: number, value: number): void;
   write64(offset: number, value: bigint | number): void;
+  /** write32 after a store barrier for DMA masters (arm64 `dmb oshst`; x86 a compiler barrier). */
+  doorbell32(offset: number, value: number): void;
 }
 
 export interface NativeMappingHandle {
