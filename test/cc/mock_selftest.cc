@@ -1338,7 +1338,11 @@ void TestIommufd() {
   a = {12, 1, 0};
   CHECK_EQ(Io(*k, fd, IOMMU_IOAS_ALLOC, &a), -EOPNOTSUPP);
   CHECK_EQ(k->Ioctl(fd, IOMMU_IOAS_UNMAP, 0), -EFAULT);  // get_user(size) comes first
-  CHECK_EQ(k->Ioctl(fd, VFIO_GET_API_VERSION, 0), -ENOTTY);  // the VFIO compat layer: not emulated
+  // the VFIO compat layer (vfio_compat.c) answers VFIO's container ioctls on any iommufd
+  CHECK_EQ(k->Ioctl(fd, VFIO_GET_API_VERSION, 0), VFIO_API_VERSION);
+  CHECK_EQ(k->Ioctl(fd, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU), 1);
+  CHECK_EQ(k->Ioctl(fd, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU), -ENODEV);  // no group: no compat IOAS
+  CHECK_EQ(k->Ioctl(fd, VFIO_DEVICE_GET_INFO, 0), -ENOTTY);
   CHECK_EQ(k->Ioctl(fd, 0xc0003b80, reinterpret_cast<uintptr_t>(&a)), -ENOTTY);  // number mismatch
   // IOVA_RANGES without a domain: everything, alignment 1; EMSGSIZE with a short array
   iommu_iova_range rg[2];
