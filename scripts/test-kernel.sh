@@ -15,14 +15,18 @@
 #          node with iommu-map and dma-ranges: real IOMMU groups, type1 containers,
 #          the cdev/iommufd path, device DMA through the SMMU's page tables
 #          twin: mock 'cdev' (IOMMUFD=y, vfio-cdx with .detach_ioas)
+#   arm64-smmuv3-no-dma-ranges   an SMMUv3, but the controller node has no
+#          dma-ranges: cdx_dma_configure() never reaches the IOMMU, so the devices
+#          get no-IOMMU groups (noiommu mode on)
+#          twin: mock 'smmu-no-dma-ranges' (cdev with dtDmaRanges: false)
 #
-# Usage: scripts/test-kernel.sh [VARIANT...]   (default: all four)
+# Usage: scripts/test-kernel.sh [VARIANT...]   (default: all five)
 # VFIO_CDX_VM_DEV=1 uses the incremental kernels (build-kernel.sh --dev) while iterating on kernel/.
 # Builds the kernels on first use (cached outside the clone, see scripts/vm/README.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export npm_config_nodedir=/usr
-variants=${*:-fixed stock arm64-noiommu arm64-smmuv3}
+variants=${*:-fixed stock arm64-noiommu arm64-smmuv3 arm64-smmuv3-no-dma-ranges}
 # Results go under the clone and come back through run.sh --rw (the guest's
 # view of the host root is a copy-on-write overlay whose writes vanish).
 mkdir -p build/vm-results
@@ -37,6 +41,7 @@ for variant in $variants; do
   stock) twin=noiommu-stock kernel=stock ;;
   arm64-noiommu) twin=noiommu kernel=arm64 rescan=dt ;;
   arm64-smmuv3) twin=cdev kernel=arm64 rescan=dt ;;
+  arm64-smmuv3-no-dma-ranges) twin=smmu-no-dma-ranges kernel=arm64 rescan=dt ;;
   *) echo "unknown variant $variant" >&2; exit 2 ;;
   esac
   t0=$(date +%s.%N)

@@ -27,7 +27,9 @@ export const kind: 'mock' | 'system' = process.env.VFIO_CDX_TEST_KERNEL === 'sys
 /**
  * Mock configurations by name: the five MockKernel profiles, plus
  * 'noiommu-stock', the twin of the VM tier's `stock` kernel (no IOMMU,
- * no-IOMMU mode on, CONFIG_IOMMUFD=y and an unpatched vfio-cdx).
+ * no-IOMMU mode on, CONFIG_IOMMUFD=y and an unpatched vfio-cdx), and
+ * 'smmu-no-dma-ranges', the twin of the arm64 VM behind an SMMU whose device
+ * tree gives the CDX controller no dma-ranges.
  */
 const MOCK_CONFIGS: Record<string, MockKernelOptions> = {
   'linux-6.12': { profile: 'linux-6.12' },
@@ -36,6 +38,9 @@ const MOCK_CONFIGS: Record<string, MockKernelOptions> = {
   'iommufd-compat': { profile: 'iommufd-compat' },
   noiommu: { profile: 'noiommu' },
   'noiommu-stock': { profile: 'noiommu', vfioCdxDetachIoas: false },
+  // an SMMU, but a CDX controller node without dma-ranges: no-IOMMU groups (the arm64 VM's
+  // smmuv3-no-dma-ranges machine)
+  'smmu-no-dma-ranges': { profile: 'cdev', dtDmaRanges: false, noiommuConfig: true, noiommuEnabled: true },
 };
 
 export const profile: string = kind === 'system' ? 'system' : (process.env.VFIO_CDX_TEST_PROFILE ?? 'noiommu');
