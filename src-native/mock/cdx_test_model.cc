@@ -7,7 +7,7 @@
 // (kernel/cdx-sim/cdx_sim.c) implements the same fixture, so this behaviour must match it.
 //
 // Its thread sleeps unless MSI is enabled or the device is open; then it polls every
-// kPollInterval:
+// kPollInterval while MSI or bus mastering is on, ten times less often otherwise:
 //   - MSI_DOORBELL (only while MSI is enabled): a non-zero value v+1 is swapped for 0 and
 //     vector v is raised.
 //   - DMA_CTRL: GO takes a job (the register is swapped for 0). The engine checks the length
@@ -75,7 +75,9 @@ class CdxTestModel : public DeviceModel {
       if (v != 0) kernel_->RaiseMsi(dev_, v - 1);
     }
     if (Reg(kRegDmaCtrl) & kDmaCtrlGo) RunDma(XchgReg(kRegDmaCtrl, 0));
-    return kPollInterval;
+    // like the VM's sim: closely while MSI or bus mastering is on, 10 times slower otherwise
+    // (a job written with bus mastering off is still refused, a little later)
+    return dev_->msi_enabled || dev_->bus_master ? kPollInterval : kOpenIdlePoll;
   }
 
  private:
@@ -100,6 +102,7 @@ class CdxTestModel : public DeviceModel {
     if (ctrl & kDmaCtrlIrq) kernel_->RaiseMsi(dev_, (ctrl >> kDmaCtrlVectorShift) & 0xff);
   }
 
+  static constexpr Poll kOpenIdlePoll{10 * kPollInterval.count()};
   uint32_t done_ = 0;  // jobs finished over the device's lifetime (DMA_DONE; survives resets)
   std::vector<uint8_t> buf_;
 };

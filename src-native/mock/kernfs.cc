@@ -273,6 +273,11 @@ Node MockKernel::Impl::LookupIommuGroups(const std::vector<std::string>& c) {
     node.index = id;
     return node;
   }
+  if (n == 5 && (c[4] == "reserved_regions" || c[4] == "type")) {
+    Node node = File(0444, c[4] == "type" ? O::kGroupType : O::kGroupResv);
+    node.index = id;
+    return node;
+  }
   if (n == 6 && c[4] == "devices") {
     CdxDevice* dev = LiveDevice(c[5]);
     if (dev && dev->iommu_group == id) return Link("../../../.." + DevicePath(dev).substr(4));
@@ -318,7 +323,8 @@ std::vector<std::string> MockKernel::Impl::DirCandidates() {
                                   "platform", "cdx-mock", "kernel", "iommu_groups", "module", "vfio",
                                   "parameters", "enable_unsafe_noiommu_mode", "iommu", "name",
                                   "subsystem", "driver_override", "reset", "enable", "remove", "driver",
-                                  "iommu_group", "vfio-dev", "dev", "class", kIommuName};
+                                  "iommu_group", "vfio-dev", "dev", "class", kIommuName, "reserved_regions",
+                                  "type"};
   for (const char* a : kCdxDevAttrs) out.push_back(a);
   for (int i = 0; i < 4; i++) out.push_back("resource" + std::to_string(i));
   for (auto& kv : devices) {
@@ -352,6 +358,16 @@ int MockKernel::Impl::ShowAttr(const Node& node, std::string* out) {
     case O::kAutoprobe:  // drivers_autoprobe_show() (bus.c:279-290)
       *out = drivers_autoprobe ? "1\n" : "0\n";
       return 0;
+    case O::kGroupType: {  // iommu_group_show_type(): the SMMU's default domain; none for no-IOMMU
+      bool fake = iommu_groups[node.index].name == "vfio-noiommu";
+      *out = fake ? "unknown\n" : "DMA\n";
+      return 0;
+    }
+    case O::kGroupResv: {  // iommu_group_show_resv_regions(): the SMMU's software MSI window
+      bool fake = iommu_groups[node.index].name == "vfio-noiommu";
+      *out = fake ? "" : "0x0000000008000000 0x00000000080fffff msi\n";
+      return 0;
+    }
     case O::kGroupName:  // iommu_group_show_name() (iommu.c:758-761)
       *out = iommu_groups[node.index].name + "\n";
       return 0;

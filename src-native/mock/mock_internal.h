@@ -252,6 +252,8 @@ struct Node {
     kAutoprobe,
     kRescan,
     kGroupName,      // /sys/kernel/iommu_groups/<index>/name
+    kGroupType,      // /sys/kernel/iommu_groups/<index>/type
+    kGroupResv,      // /sys/kernel/iommu_groups/<index>/reserved_regions
     kVfioDevDev,     // vfio-dev/vfioM/dev (dev)
     kNoiommuParam,   // /sys/module/vfio/parameters/enable_unsafe_noiommu_mode
     kContainerNode,  // /dev/vfio/vfio

@@ -203,6 +203,20 @@ function readEventfd(raw: RawKernel, fd: number): number {
       raw.close(fd);
       g.close();
     });
+
+    it('the group lists the MSI window as a reserved "msi" region; a no-IOMMU group has none', function () {
+      const { bus, raw } = env();
+      const n = bus.device(DEV0).iommuGroup!;
+      const resv = raw.readFile(`/sys/kernel/iommu_groups/${n}/reserved_regions`);
+      const type = raw.readFile(`/sys/kernel/iommu_groups/${n}/type`);
+      if (typeof raw.stat(`/dev/vfio/noiommu-${n}`) !== 'number') {
+        assert.equal(resv, '');
+        assert.equal(type, 'unknown\n');
+        return;
+      }
+      assert.equal(resv, '0x0000000008000000 0x00000000080fffff msi\n');
+      assert.equal(type, 'DMA\n', 'the default domain of a CDX device behind the SMMU');
+    });
   });
 
   describe('VFIO_DEVICE_SET_IRQS with raw eventfds (the kernel rules)', function () {
