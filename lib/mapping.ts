@@ -208,7 +208,7 @@ export class Mapping implements Disposable {
    * @throws RangeError for a bad offset or value; ERR_VFIO_READ_ONLY; ERR_VFIO_CLOSED
    */
   doorbell32(offset: number, value: number): void {
-    this.#validate(offset, 4, value, true);
+    // the native accessor checks everything itself and throws the same errors
     this.#n.doorbell32(offset, value);
   }
 
