@@ -34,10 +34,9 @@ fi
 # are (it is the registry's Node build, with npm and the headers node-gyp needs).
 if [ ! -x "$ROOT/usr/bin/node" ]; then
   echo "ci-root: Node.js $(node --version) from this machine's nodejs package"
-  dpkg -L nodejs | while read -r f; do [ -f "$f" ] && [ ! -L "$f" ] && printf '%s\0' "$f"; done |
-    tar --null -T - -cf - 2>/dev/null | tar -C "$ROOT" -xf -
-  dpkg -L nodejs | while read -r f; do [ -L "$f" ] && printf '%s\0' "$f"; done |
-    tar --null -T - -cf - 2>/dev/null | tar -C "$ROOT" -xf -
+  # Files and symlinks, not directories (tar would add their whole contents).
+  dpkg -L nodejs | while read -r f; do if [ -f "$f" ] || [ -L "$f" ]; then printf '%s\0' "$f"; fi; done |
+    tar --null -T - -cf - | tar -C "$ROOT" -xf -
 fi
 printf 'nodedir=/usr\n' > "$ROOT/root/.npmrc"
 cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
