@@ -32,7 +32,7 @@ fi
 
 # Node.js as the CI machine has it: the files of this machine's nodejs package, copied as they
 # are (it is the registry's Node build, with npm and the headers node-gyp needs).
-if [ ! -x "$ROOT/usr/bin/node" ]; then
+if [ ! -x "$ROOT/usr/bin/node" ] || [ ! -e "$ROOT/usr/bin/npm" ]; then
   echo "ci-root: Node.js $(node --version) from this machine's nodejs package"
   # Files and symlinks, not directories (tar would add their whole contents).
   dpkg -L nodejs | while read -r f; do if [ -f "$f" ] || [ -L "$f" ]; then printf '%s\0' "$f"; fi; done |
