@@ -9,6 +9,7 @@
         "src-native/iommufd_session.cc",
         "src-native/linux_kernel.cc",
         "src-native/mapping.cc",
+        "src-native/mock_schema.cc",
         "src-native/napi_device.cc",
         "src-native/napi_kernel.cc",
         "src-native/napi_mapping.cc",
@@ -21,7 +22,7 @@
         "<!@(node -p \"require('fs').readdirSync('src-native/mock').filter(f => f.endsWith('.cc')).map(f => 'src-native/mock/' + f).join(' ')\")"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
-      "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED", "NAPI_CPP_EXCEPTIONS"],
+      "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED", "NAPI_CPP_EXCEPTIONS", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17"],
       "cflags": ["-Wall", "-Wextra", "-fvisibility=hidden"],

@@ -3,11 +3,13 @@
  * the CDX bus, in TypeScript: program the registers through the mapping, hand
  * the engine IOVAs of DMA buffers, wait for its completion MSI.
  *
- *   npx tsc && node dist/examples/axi-cdma.js            # on the mock when there is no CDX bus
- *   node dist/examples/axi-cdma.js cdx-00:00             # a real AXI CDMA bound to vfio-cdx
+ *   node node_modules/vfio-cdx/dist/examples/axi-cdma.js             # installed: on the mock
+ *   node node_modules/vfio-cdx/dist/examples/axi-cdma.js cdx-00:00   # a real AXI CDMA bound to vfio-cdx
+ *
+ * It imports the package by its name, as your own driver would; copy it as a starting point.
  */
-import { CdxBus, type Device, type DmaBuffer, type Mapping, type MsiVector } from '../lib';
-import { MockKernel } from '../lib/mock';
+import { CdxBus, type Device, type DmaBuffer, type Mapping, type MsiVector } from 'vfio-cdx';
+import { MockKernel } from 'vfio-cdx/mock';
 
 export const CDMACR = 0x00;
 export const CDMASR = 0x04;
@@ -37,25 +39,30 @@ export class CdmaError extends Error {
   }
 }
 
+/** Options of {@link AxiCdma}. */
+export interface AxiCdmaOptions {
+  /** Milliseconds to wait for the engine's reset and for each transfer (default 1000; Infinity: no limit). */
+  timeout?: number;
+}
+
 /** The driver. One transfer at a time (simple mode). */
 export class AxiCdma {
   readonly #regs: Mapping;
   readonly #irq: MsiVector;
+  readonly #timeout: number;
 
-  constructor(readonly device: Device) {
+  constructor(readonly device: Device, options: AxiCdmaOptions = {}) {
+    this.#timeout = options.timeout ?? 1000;
     this.#regs = device.regions[0]!.map();
     [this.#irq] = device.msi.enable(1) as [MsiVector];
     device.busMaster.set(true);
     this.reset();
   }
 
-  /** Soft reset; the engine clears the bit when it is done. */
+  /** Soft reset; the engine clears the bit when it is done (readl_poll_timeout on CDMACR). */
   reset(): void {
     this.#regs.write32(CDMACR, CR_RESET);
-    const deadline = Date.now() + 1000;
-    while (this.#regs.read32(CDMACR) & CR_RESET) {
-      if (Date.now() > deadline) throw new Error('AXI CDMA did not come out of reset');
-    }
+    this.#regs.poll32Sync(CDMACR, { mask: CR_RESET, value: 0, timeout: this.#timeout, interval: 10, name: 'CDMACR' });
   }
 
   /** Copies `length` bytes from `src` to `dst` by DMA; resolves on the completion interrupt. */
@@ -68,7 +75,8 @@ export class AxiCdma {
     r.write32(SA_MSB, Number(from >> 32n));
     r.write32(DA, Number(to & 0xffffffffn));
     r.write32(DA_MSB, Number(to >> 32n));
-    const done = this.#irq.wait({ signal: signal ?? AbortSignal.timeout(5000) });
+    const limit = signal ?? (Number.isFinite(this.#timeout) ? AbortSignal.timeout(this.#timeout) : undefined);
+    const done = this.#irq.wait(limit === undefined ? {} : { signal: limit });
     r.write32(BTT, length);  // starts the transfer
     await done;
     const status = r.read32(CDMASR);

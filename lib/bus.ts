@@ -4,13 +4,14 @@
  * caller passes can reach a file outside /sys/bus/cdx or /dev/vfio.
  */
 import { Device } from './device';
-import { invalidArgType, invalidArgValue, VfioError } from './errors';
+import { checkKeys, invalidArgType, invalidArgValue, invalidThis, kConstruct, VfioError } from './errors';
 import { nativeKernel, type Kernel } from './kernel';
 import type { NativeKernelHandle } from './native';
 
 const BUS = '/sys/bus/cdx';
 const DRIVER = 'vfio-cdx';
 const NAME_RE = /^cdx-[0-9a-f]{2}:[0-9a-f]{2}$/;
+const NO_BUS = 'this kernel has no CDX bus (CONFIG_CDX_BUS, arm64 Versal/Versal Net)';
 
 /** A CDX device as sysfs describes it. */
 export interface CdxDeviceEntry {
@@ -64,11 +65,17 @@ export class CdxBus {
   /** @throws TypeError when `kernel` is not a Kernel */
   constructor(options: CdxBusOptions = {}) {
     if (options === null || typeof options !== 'object') throw invalidArgType('options', 'of type object', options);
+    checkKeys(options, 'CdxBus options', ['kernel']);
     this.#k = nativeKernel(options.kernel);
+  }
+
+  static #check(self: unknown): asserts self is CdxBus {
+    if (typeof self !== 'object' || self === null || !(#k in self)) throw invalidThis('CdxBus');
   }
 
   /** True when the kernel has a CDX bus (/sys/bus/cdx exists). */
   get present(): boolean {
+    CdxBus.#check(this);
     return typeof this.#k.stat(BUS) !== 'number';
   }
 
@@ -77,6 +84,7 @@ export class CdxBus {
    * @throws VfioError (ENOENT when there is no CDX bus)
    */
   list(): CdxDeviceEntry[] {
+    CdxBus.#check(this);
     const names = this.#readDir(`${BUS}/devices`);
     return names.filter((n) => NAME_RE.test(n)).sort().map((n) => this.#entry(n));
   }
@@ -86,6 +94,7 @@ export class CdxBus {
    * @throws VfioError ENOENT for an unknown device
    */
   device(name: string): CdxDeviceEntry {
+    CdxBus.#check(this);
     checkDeviceName(name);
     this.#stat(`${BUS}/devices/${name}`);
     return this.#entry(name);
@@ -100,6 +109,7 @@ export class CdxBus {
    * @throws VfioError with the probe's errno, and a hint for the known causes
    */
   bind(name: string): void {
+    CdxBus.#check(this);
     const dev = `${BUS}/devices/${checkDeviceName(name)}`;
     this.#stat(dev);
     const current = this.#driverOf(name);
@@ -122,19 +132,54 @@ export class CdxBus {
    * @throws VfioError
    */
   unbind(name: string): void {
+    CdxBus.#check(this);
     const dev = `${BUS}/devices/${checkDeviceName(name)}`;
     this.#stat(dev);
-    if (this.#driverOf(name) !== null) this.#write(`${dev}/driver/unbind`, name, name);
+    if (this.#driverOf(name) !== null) {
+      this.#refuseIfOpenHere(name, 'unbind');
+      this.#write(`${dev}/driver/unbind`, name, name);
+    }
     this.#write(`${dev}/driver_override`, '\n', name);
   }
 
   /**
    * Resets the device through sysfs (`reset`), without opening it.
-   * @throws VfioError with the controller's errno
+   * @throws VfioError with the controller's errno (ENOENT, with a hint, for a device that does not exist)
    */
   reset(name: string): void {
+    CdxBus.#check(this);
     const dev = `${BUS}/devices/${checkDeviceName(name)}`;
     this.#write(`${dev}/reset`, '1', name);
+  }
+
+  /**
+   * Removes the device from the bus (sysfs `remove`): the kernel unbinds its driver and deletes
+   * it; it comes back, as a new device with fresh state and no driver_override, only with
+   * {@link rescan}. Like {@link unbind}, the kernel blocks the write until every process holding
+   * the device open has closed it (vfio-cdx cannot ask them to), so this refuses when this thread
+   * holds it open — that wait could never end.
+   * @throws Error ERR_VFIO_DEVICE_OPEN when this thread has the device open; VfioError
+   */
+  remove(name: string): void {
+    CdxBus.#check(this);
+    const dev = `${BUS}/devices/${checkDeviceName(name)}`;
+    this.#stat(dev);
+    this.#refuseIfOpenHere(name, 'remove');
+    this.#write(`${dev}/remove`, '1', name);
+  }
+
+  /**
+   * Rescans the bus (sysfs `/sys/bus/cdx/rescan`): the kernel unregisters every CDX device, then
+   * asks each controller to scan again, so every device comes back as a new device (no driver,
+   * no driver_override, reset state). It blocks until every device that is open anywhere is
+   * closed, so this refuses when this thread holds any device of this kernel open. Controllers
+   * that are not device-tree nodes are not rescanned (the kernel answers EINVAL).
+   * @throws Error ERR_VFIO_DEVICE_OPEN; VfioError
+   */
+  rescan(): void {
+    CdxBus.#check(this);
+    for (const name of this.#k.openHere()) this.#refuseIfOpenHere(name, 'rescan');
+    this.#write(`${BUS}/rescan`, '1', '');
   }
 
   /**
@@ -144,14 +189,16 @@ export class CdxBus {
    *   Error ERR_VFIO_GROUP_NOT_VIABLE (with the group's members) when other devices hold the group
    */
   open(name: string, options: OpenOptions = {}): Device {
+    CdxBus.#check(this);
     checkDeviceName(name);
     if (options === null || typeof options !== 'object') throw invalidArgType('options', 'of type object', options);
+    checkKeys(options, 'open() options', ['path']);
     const path = options.path ?? 'auto';
     if (path !== 'auto' && path !== 'group' && path !== 'cdev') {
       throw invalidArgValue('options.path', path, "must be 'auto', 'group' or 'cdev'");
     }
     try {
-      return new Device(this.#k.openDevice(name, path));
+      return new Device(kConstruct, this.#k.openDevice(name, path));
     } catch (e) {
       if (e instanceof VfioError) this.#openHint(e, name);
       throw e;
@@ -209,17 +256,36 @@ export class CdxBus {
     const r = this.#k.stat(path);
     if (typeof r === 'number') {
       const e = new VfioError(-r, 'stat', undefined, path);
-      if (r === -2) e.addHint('no such CDX device');
+      if (r === -2) this.#noDeviceHint(e);
       throw e;
     }
+  }
+
+  // ENOENT under /sys/bus/cdx: either there is no bus at all (the words list() uses) or no such device.
+  #noDeviceHint(e: VfioError): void {
+    if (typeof this.#k.stat(BUS) === 'number') e.addHint(NO_BUS);
+    else if (e.path?.startsWith(`${BUS}/devices/`)) e.addHint('no such CDX device');
   }
 
   #write(path: string, data: string, device: string): void {
     const rc = this.#k.writeFile(path, data);
     if (rc < 0) {
       const e = new VfioError(-rc, 'write', undefined, path);
-      e.device = device;
+      if (device) e.device = device;
+      if (rc === -2) this.#noDeviceHint(e);
+      if (rc === -13 || rc === -1) {
+        e.addHint('CDX sysfs attributes can be written by root only: run this as root, or let a privileged ' +
+          'service bind the device and give this user access to its /dev/vfio node');
+      }
       throw e;
+    }
+  }
+
+  // The kernel would block the write until this very thread closes the device: never returns.
+  #refuseIfOpenHere(name: string, what: string): void {
+    if (this.#k.openHere().includes(name)) {
+      throw Object.assign(new Error(`${name} is open in this thread: ${what} would block until it is closed, ` +
+        'which can never happen while this thread waits (close the Device first)'), { code: 'ERR_VFIO_DEVICE_OPEN' });
     }
   }
 
@@ -267,6 +333,10 @@ export class CdxBus {
   #openHint(e: VfioError, name: string): void {
     e.device = name;
     const path = e.path ?? '';
+    if (e.code === 'ENOENT' && path.startsWith(BUS)) {
+      this.#noDeviceHint(e);
+      return;
+    }
     if ((e.code === 'EACCES' || e.code === 'EPERM') && path.startsWith('/dev/')) {
       const st = this.#k.stat(path);
       if (typeof st !== 'number') {

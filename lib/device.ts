@@ -7,7 +7,7 @@
  * is only reclaimed by the garbage collector is closed then, with a warning
  * (`VFIO_CDX_UNCLOSED`): relying on GC leaves a device open for an unknown time.
  */
-import { closedError, invalidArgType, outOfRange } from './errors';
+import { checkConstruct, checkKeys, closedError, invalidArgType, invalidThis, kConstruct, outOfRange, VfioError } from './errors';
 import { Mapping, type AccessorMode, type MappingParent } from './mapping';
 import { Msi } from './msi';
 import { Dma } from './dma';
@@ -58,7 +58,8 @@ export class Region {
   readonly #device: Device;
 
   /** @internal */
-  constructor(device: Device, info: NativeRegionInfo) {
+  constructor(token: unknown, device: Device, info: NativeRegionInfo) {
+    checkConstruct(token, 'Region');
     const c = native().abi.constants;
     this.#device = device;
     this.index = info.index;
@@ -78,6 +79,7 @@ export class Region {
    *   ERR_VFIO_CLOSED when the device is closed.
    */
   map(options: MapOptions = {}): Mapping {
+    if (typeof this !== 'object' || this === null || !(#device in this)) throw invalidThis('Region');
     return this.#device._map(this, options);
   }
 }
@@ -86,8 +88,12 @@ export class Region {
 export class BusMaster {
   readonly #handle: NativeDeviceHandle;
   /** @internal */
-  constructor(handle: NativeDeviceHandle) {
+  constructor(token: unknown, handle: NativeDeviceHandle) {
+    checkConstruct(token, 'BusMaster');
     this.#handle = handle;
+  }
+  static #check(self: unknown): asserts self is BusMaster {
+    if (typeof self !== 'object' || self === null || !(#handle in self)) throw invalidThis('BusMaster');
   }
   /**
    * Whether the device lets userspace control bus mastering (PROBE succeeds).
@@ -96,6 +102,7 @@ export class BusMaster {
    * @throws ERR_VFIO_CLOSED; VfioError for any other failure.
    */
   get supported(): boolean {
+    BusMaster.#check(this);
     return this.#handle.busMasterSupported();
   }
   /**
@@ -103,6 +110,7 @@ export class BusMaster {
    * @throws VfioError: ENOTTY when unsupported, or the controller's errno.
    */
   set(enabled: boolean): void {
+    BusMaster.#check(this);
     if (typeof enabled !== 'boolean') throw invalidArgType('enabled', 'of type boolean', enabled);
     this.#handle.setBusMaster(enabled);
   }
@@ -120,6 +128,12 @@ export class Device implements Disposable, MappingParent {
   readonly noiommu: boolean;
   /** The node opened: /dev/vfio/N, /dev/vfio/noiommu-N or /dev/vfio/devices/vfioM. */
   readonly node: string;
+  /**
+   * The kernel's page size (PAGE_SIZE): 4096, or 16384 / 65536 on arm64 kernels built with
+   * larger pages. Mapping offsets are multiples of it, and a region is mappable only when its
+   * start and size are.
+   */
+  readonly pageSize: number;
   readonly info: DeviceInfo;
   readonly regions: readonly Region[];
   readonly busMaster: BusMaster;
@@ -131,7 +145,8 @@ export class Device implements Disposable, MappingParent {
   readonly #mappings = new Set<Mapping>();
 
   /** @internal Made by {@link CdxBus.open}. */
-  constructor(handle: NativeDeviceHandle) {
+  constructor(token: unknown, handle: NativeDeviceHandle) {
+    checkConstruct(token, 'Device');
     this.#handle = handle;
     const d = handle.describe();
     this.name = d.name;
@@ -139,6 +154,7 @@ export class Device implements Disposable, MappingParent {
     this.group = d.group >= 0 ? d.group : null;
     this.noiommu = d.noiommu;
     this.node = d.node;
+    this.pageSize = d.pageSize;
     const i = handle.info();
     this.info = Object.freeze({
       flags: i.flags,
@@ -146,15 +162,20 @@ export class Device implements Disposable, MappingParent {
       numIrqs: i.numIrqs,
       resettable: (i.flags & native().abi.constants.VFIO_DEVICE_FLAGS_RESET) !== 0,
     });
-    this.regions = Object.freeze(handle.regions().map((r) => new Region(this, r)));
-    this.busMaster = new BusMaster(handle);
-    this.msi = new Msi(handle, this.name);
-    this.dma = new Dma(handle);
+    this.regions = Object.freeze(handle.regions().map((r) => new Region(kConstruct, this, r)));
+    this.busMaster = new BusMaster(kConstruct, handle);
+    this.msi = new Msi(kConstruct, handle, this);
+    this.dma = new Dma(kConstruct, handle);
     finalizer.register(this, { handle, name: this.name }, this);
+  }
+
+  static #check(self: unknown): asserts self is Device {
+    if (typeof self !== 'object' || self === null || !(#handle in self)) throw invalidThis('Device');
   }
 
   /** True once closed. */
   get closed(): boolean {
+    Device.#check(this);
     return this.#handle.closed();
   }
 
@@ -163,25 +184,42 @@ export class Device implements Disposable, MappingParent {
    * @throws ERR_VFIO_CLOSED
    */
   get fd(): number {
+    Device.#check(this);
     return this.#handle.fd();
   }
 
   /**
    * VFIO_DEVICE_RESET: the controller resets the device. Mappings stay valid,
-   * but the device's registers are back to their reset values.
-   * @throws VfioError with the controller's errno; ERR_VFIO_CLOSED
+   * but the device's registers are back to their reset values. The reset
+   * quiesces the device's interrupts and vfio-cdx does not restore them, so
+   * when MSI is enabled the library re-arms it with the same eventfds (two more
+   * SET_IRQS): the {@link MsiVector}s keep working.
+   * @throws VfioError with the controller's errno; ERR_VFIO_CLOSED. If re-arming
+   *   MSI fails, MSI is disabled (its vectors close) and that error is thrown.
    */
   reset(): void {
-    this.#handle.reset();
+    Device.#check(this);
+    try {
+      this.#handle.reset();
+    } catch (e) {
+      // A failed re-arm leaves MSI disabled (the addon closed the eventfds): the vectors are dead.
+      if (this.msi.enabled && !this.#handle.msiInfo().enabled) this.msi._closed();
+      throw e;
+    }
   }
 
-  /** Unmaps every mapping (detaching their buffers) and closes the device. Idempotent. */
+  /**
+   * Unmaps every mapping (detaching their buffers), frees every DMA buffer, disables MSI and
+   * closes the device; the native side is released now, not at the next GC. Idempotent.
+   * Pending MSI waits reject with ERR_VFIO_CLOSED once everything is closed.
+   */
   close(): void {
+    Device.#check(this);
     if (!this.#handle.closed()) this.#handle.close();
-    this.msi._closed();
     for (const m of this.#mappings) m._invalidate();
     this.#mappings.clear();
     finalizer.unregister(this);
+    this.msi._closed();  // last: it runs listeners, which see a fully closed device
   }
 
   /** Same as {@link close}. */
@@ -193,9 +231,10 @@ export class Device implements Disposable, MappingParent {
   _map(region: Region, options: MapOptions): Mapping {
     if (this.#handle.closed()) throw closedError(`device ${this.name}`);
     if (options === null || typeof options !== 'object') throw invalidArgType('options', 'of type object', options);
+    checkKeys(options, 'map() options', ['offset', 'length', 'accessor']);
     const offset = options.offset ?? 0;
     if (typeof offset !== 'number') throw invalidArgType('options.offset', 'of type number', offset);
-    const pageSize = native().pageSize();
+    const pageSize = this.pageSize;
     if (!Number.isSafeInteger(offset) || offset < 0 || offset >= region.size || offset % pageSize !== 0) {
       throw outOfRange('options.offset', `a multiple of the page size (${pageSize}) below the region size ${region.size}`,
         offset);
@@ -209,8 +248,18 @@ export class Device implements Disposable, MappingParent {
     if (accessor !== undefined && accessor !== 'js' && accessor !== 'native') {
       throw invalidArgType('options.accessor', "'js' or 'native'", accessor);
     }
-    const [handle, buffer] = this.#handle.map(region.index, offset, length);
-    const mapping = new Mapping(this, handle, buffer, region.index, offset, length, region.writable, accessor);
+    let handle, buffer;
+    try {
+      [handle, buffer] = this.#handle.map(region.index, offset, length);
+    } catch (e) {
+      if (e instanceof VfioError && e.syscall === 'mmap' && e.code === 'EINVAL' && !region.mappable) {
+        e.addHint(`region ${region.index} of ${this.name} has no VFIO_REGION_INFO_FLAG_MMAP: vfio-cdx maps only ` +
+          `regions whose address and size are page aligned (this one is ${region.size} bytes), and it offers ` +
+          'no read/write access either');
+      }
+      throw e;
+    }
+    const mapping = new Mapping(kConstruct, this, handle, buffer, region.index, offset, length, region.writable, accessor);
     this.#mappings.add(mapping);
     return mapping;
   }

@@ -20,7 +20,7 @@
  * Pinned pages count against RLIMIT_MEMLOCK: ENOMEM from the kernel comes
  * with a hint naming `ulimit -l`.
  */
-import { closedError, invalidArgType, outOfRange, VfioError } from './errors';
+import { checkConstruct, checkKeys, closedError, invalidArgType, invalidThis, kConstruct, outOfRange, VfioError } from './errors';
 import type { NativeDeviceHandle } from './native';
 
 /** Options of {@link Dma.alloc}. */
@@ -48,7 +48,8 @@ export class DmaBuffer implements Disposable {
   #freed = false;
 
   /** @internal */
-  constructor(raw: { buffer: ArrayBuffer | null; iova: bigint; size: number; free(): void }) {
+  constructor(token: unknown, raw: { buffer: ArrayBuffer | null; iova: bigint; size: number; free(): void }) {
+    checkConstruct(token, 'DmaBuffer');
     this.iova = raw.iova;
     this.size = raw.size;
     this.#free = raw.free;
@@ -61,7 +62,12 @@ export class DmaBuffer implements Disposable {
    * The buffer's memory (ordinary RAM: any access is fine). Detached after free().
    * @throws ERR_VFIO_CLOSED after free() or device close
    */
+  static #check(self: unknown): asserts self is DmaBuffer {
+    if (typeof self !== 'object' || self === null || !(#free in self)) throw invalidThis('DmaBuffer');
+  }
+
   get bytes(): Uint8Array {
+    DmaBuffer.#check(this);
     if (this.#freed || this.#bytes === null || this.#bytes.buffer.byteLength === 0) {
       throw closedError(`DMA buffer at IOVA 0x${this.iova.toString(16)}`);
     }
@@ -70,11 +76,13 @@ export class DmaBuffer implements Disposable {
 
   /** False once freed (by free() or by the device's close). */
   get live(): boolean {
+    DmaBuffer.#check(this);
     return !this.#freed && this.#bytes !== null && this.#bytes.buffer.byteLength > 0;
   }
 
   /** Unmaps the IOVA, detaches `bytes`, releases the memory. Idempotent. */
   free(): void {
+    DmaBuffer.#check(this);
     if (this.#freed) return;
     this.#freed = true;
     this.#free();
@@ -91,8 +99,13 @@ export class Dma {
   readonly #handle: NativeDeviceHandle;
 
   /** @internal */
-  constructor(handle: NativeDeviceHandle) {
+  constructor(token: unknown, handle: NativeDeviceHandle) {
+    checkConstruct(token, 'Dma');
     this.#handle = handle;
+  }
+
+  static #check(self: unknown): asserts self is Dma {
+    if (typeof self !== 'object' || self === null || !(#handle in self)) throw invalidThis('Dma');
   }
 
   /**
@@ -100,6 +113,7 @@ export class Dma {
    * @throws ERR_VFIO_NO_IOMMU_DMA for a no-IOMMU group
    */
   get ranges(): IovaRange[] {
+    Dma.#check(this);
     return this.#handle.dmaRanges();
   }
 
@@ -110,13 +124,15 @@ export class Dma {
    *   with a `ulimit -l` hint when the memlock limit is reached)
    */
   alloc(size: number, options: DmaAllocOptions = {}): DmaBuffer {
+    Dma.#check(this);
     if (typeof size !== 'number') throw invalidArgType('size', 'of type number', size);
     if (!Number.isSafeInteger(size) || size <= 0) throw outOfRange('size', 'a positive integer', size);
     if (options === null || typeof options !== 'object') throw invalidArgType('options', 'of type object', options);
+    checkKeys(options, 'alloc() options', ['hugepages']);
     const huge = options.hugepages ?? false;
     if (typeof huge !== 'boolean') throw invalidArgType('options.hugepages', 'of type boolean', huge);
     try {
-      return new DmaBuffer(this.#handle.dmaAlloc(size, huge));
+      return new DmaBuffer(kConstruct, this.#handle.dmaAlloc(size, huge));
     } catch (e) {
       if (e instanceof VfioError && e.code === 'ENOMEM' && /MAP_DMA|IOAS_MAP/.test(e.request ?? '')) {
         e.addHint('pinned DMA memory counts against RLIMIT_MEMLOCK: raise it (`ulimit -l`, or LimitMEMLOCK= for a service)');

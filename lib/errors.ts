@@ -25,8 +25,11 @@ export function errnoName(errno: number): string {
 
 /** The positive errno of a name: `errnoNumber('EINVAL') === 22`. */
 export function errnoNumber(name: string): number {
-  const n = byName.get(name);
-  if (n === undefined) throw invalidArgValue('errno', name, 'must be a Linux errno name such as "EIO"');
+  const n = typeof name === 'string' ? byName.get(name) : undefined;
+  if (n === undefined) {
+    throw invalidArgValue('errno', name, "must be a Linux errno name such as 'EIO' or 'ENOMEM' (os.constants.errno " +
+      'lists them) or a positive errno number');
+  }
   return n;
 }
 
@@ -89,6 +92,31 @@ export function makeSysError(errno: number, syscall: string, request: string, pa
 /** @internal Called by native code. */
 export function makeUsageError(code: string, message: string): CodedError {
   return coded(new Error(message), code);
+}
+
+/** @internal Passed by the library to the constructors users must not call. */
+export const kConstruct: unique symbol = Symbol('vfio-cdx.construct');
+
+/** @internal Throws ERR_ILLEGAL_CONSTRUCTOR unless `token` is {@link kConstruct}. */
+export function checkConstruct(token: unknown, name: string): void {
+  if (token !== kConstruct) {
+    throw coded(new TypeError(`Illegal constructor: ${name} objects are made by the library`), 'ERR_ILLEGAL_CONSTRUCTOR');
+  }
+}
+
+/** @internal Throws for any own key of `options` that is not in `valid`: a typo never passes silently. */
+export function checkKeys(options: object, what: string, valid: readonly string[]): void {
+  for (const key of Object.keys(options)) {
+    if (!valid.includes(key)) {
+      throw coded(new TypeError(`Unknown key '${key}' in ${what}. Valid keys: ${valid.map((k) => `'${k}'`).join(', ')}`),
+        'ERR_INVALID_ARG_VALUE');
+    }
+  }
+}
+
+/** @internal A method called on an object that is not of its class. */
+export function invalidThis(name: string): TypeError & CodedError {
+  return coded(new TypeError(`Value of "this" must be of type ${name}`), 'ERR_INVALID_THIS');
 }
 
 /** @internal */

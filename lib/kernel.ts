@@ -3,6 +3,7 @@
  * {@link MockKernel} from `vfio-cdx/mock`. Both sit under the same native code;
  * the choice is made by passing one to {@link CdxBus} — never by module mocking.
  */
+import { checkConstruct, kConstruct } from './errors';
 import { native, type NativeKernelHandle } from './native';
 
 const handles = new WeakMap<Kernel, NativeKernelHandle>();
@@ -13,7 +14,8 @@ export abstract class Kernel {
   abstract readonly kind: 'system' | 'mock';
 
   /** @internal */
-  protected constructor(handle: NativeKernelHandle) {
+  protected constructor(token: unknown, handle: NativeKernelHandle) {
+    checkConstruct(token, 'Kernel');
     handles.set(this, handle);
   }
 }
@@ -22,8 +24,9 @@ export abstract class Kernel {
 export class SystemKernel extends Kernel {
   readonly kind = 'system' as const;
   /** @internal Use {@link systemKernel}. */
-  constructor(handle: NativeKernelHandle) {
-    super(handle);
+  constructor(token: unknown, handle: NativeKernelHandle) {
+    checkConstruct(token, 'SystemKernel');
+    super(token, handle);
   }
 }
 
@@ -31,7 +34,7 @@ let system: SystemKernel | undefined;
 
 /** The running Linux kernel (one handle per thread). */
 export function systemKernel(): SystemKernel {
-  system ??= new SystemKernel(native().systemKernel());
+  system ??= new SystemKernel(kConstruct, native().systemKernel());
   return system;
 }
 

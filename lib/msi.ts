@@ -10,9 +10,14 @@
  * interrupt, and one read returns and clears the sum, so several interrupts
  * between two turns of the event loop arrive as one event with count > 1.
  * Device status registers, not event counts, are the truth about what happened.
+ *
+ * Lifetime: a vector that is watched (has an 'interrupt' listener) and ref'd
+ * is an active handle, like a socket: it keeps the process, and its device,
+ * alive. A device whose vectors are all unwatched or unref'd can be collected
+ * (and is then closed by the garbage collector, with a warning).
  */
 import { EventEmitter, on } from 'node:events';
-import { closedError, invalidArgType, outOfRange } from './errors';
+import { checkConstruct, checkKeys, closedError, invalidArgType, invalidThis, kConstruct, outOfRange, VfioError } from './errors';
 import type { NativeDeviceHandle } from './native';
 
 /** Options of {@link MsiVector.wait} and the async iterator. */
@@ -21,92 +26,132 @@ export interface WaitOptions {
   signal?: AbortSignal;
 }
 
+// Checks wait()/events() options; returns the signal.
+function waitSignal(options: unknown): AbortSignal | undefined {
+  if (options === null || typeof options !== 'object') throw invalidArgType('options', 'of type object', options);
+  checkKeys(options, 'wait options', ['signal']);
+  const { signal } = options as WaitOptions;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw invalidArgType('options.signal', 'an instance of AbortSignal', signal);
+  }
+  return signal;
+}
+
 /**
  * One MSI vector. Listening for 'interrupt' starts polling its eventfd; when
  * the last listener goes, polling stops. `unref()` lets the process exit while
- * the vector is being watched.
+ * the vector is being watched. Emits 'close' (once) when MSI is disabled or the
+ * device closes; after that it is dead: waits reject with ERR_VFIO_CLOSED and
+ * iteration ends at once.
  */
 export class MsiVector extends EventEmitter implements AsyncIterable<number> {
   /** Vector number. */
   readonly index: number;
   readonly #handle: NativeDeviceHandle;
-  readonly #owner: Msi;
   #refed = true;
+  #live = true;
 
   /** @internal */
-  constructor(owner: Msi, handle: NativeDeviceHandle, index: number) {
+  constructor(token: unknown, handle: NativeDeviceHandle, index: number) {
+    checkConstruct(token, 'MsiVector');
     super();
-    this.#owner = owner;
     this.#handle = handle;
     this.index = index;
     this.on('newListener', (event) => {
-      if (event === 'interrupt' && this.listenerCount('interrupt') === 0 && this.#owner._live(this)) {
+      if (event === 'interrupt' && this.#live && this.listenerCount('interrupt') === 0) {
         this.#handle.msiPoll(this.index, true);
       }
     });
     this.on('removeListener', (event) => {
-      if (event === 'interrupt' && this.listenerCount('interrupt') === 0 && this.#owner._live(this)) {
+      if (event === 'interrupt' && this.#live && this.listenerCount('interrupt') === 0) {
         this.#handle.msiPoll(this.index, false);
       }
     });
   }
 
+  static #check(self: unknown): asserts self is MsiVector {
+    if (typeof self !== 'object' || self === null || !(#handle in self)) throw invalidThis('MsiVector');
+  }
+
   /** Keeps the event loop alive while this vector is watched (the default). */
   ref(): this {
+    MsiVector.#check(this);
     this.#refed = true;
-    if (this.#owner._live(this)) this.#handle.msiRef(this.index, true);
+    if (this.#live) this.#handle.msiRef(this.index, true);
     return this;
   }
 
   /** Lets the process exit even while this vector is watched. */
   unref(): this {
+    MsiVector.#check(this);
     this.#refed = false;
-    if (this.#owner._live(this)) this.#handle.msiRef(this.index, false);
+    if (this.#live) this.#handle.msiRef(this.index, false);
     return this;
   }
 
   /** Whether this vector keeps the event loop alive while watched. */
   get refed(): boolean {
+    MsiVector.#check(this);
     return this.#refed;
+  }
+
+  /** False once MSI was disabled or the device closed. */
+  get live(): boolean {
+    MsiVector.#check(this);
+    return this.#live;
   }
 
   /**
    * The next delivery's interrupt count.
-   * @throws AbortError when `signal` aborts; ERR_VFIO_CLOSED when MSI is disabled first
+   * @throws (rejects) AbortError when `signal` aborts; ERR_VFIO_CLOSED when MSI is disabled or
+   *   the device closes first, or already was; TypeError for bad options
    */
   wait(options: WaitOptions = {}): Promise<number> {
-    const { signal } = options;
-    return new Promise((resolve, reject) => {
-      if (signal?.aborted) return reject(signal.reason);
-      const done = () => {
-        this.off('interrupt', onInterrupt);
-        this.off('close', onClose);
-        signal?.removeEventListener('abort', onAbort);
-      };
-      const onInterrupt = (count: number) => { done(); resolve(count); };
-      const onClose = () => { done(); reject(closedError(`MSI vector ${this.index}`)); };
-      const onAbort = () => { done(); reject(signal!.reason); };
-      this.on('interrupt', onInterrupt);
-      this.once('close', onClose);
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
+    try {
+      MsiVector.#check(this);
+      const signal = waitSignal(options);
+      if (!this.#live) throw closedError(`MSI vector ${this.index}`);
+      if (signal?.aborted) throw signal.reason;
+      return new Promise((resolve, reject) => {
+        const done = () => {
+          this.off('interrupt', onInterrupt);
+          this.off('close', onClose);
+          signal?.removeEventListener('abort', onAbort);
+        };
+        const onInterrupt = (count: number) => { done(); resolve(count); };
+        const onClose = () => { done(); reject(closedError(`MSI vector ${this.index}`)); };
+        const onAbort = () => { done(); reject(signal!.reason); };
+        this.on('interrupt', onInterrupt);
+        this.once('close', onClose);
+        signal?.addEventListener('abort', onAbort, { once: true });
+      });
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }
 
-  /** Interrupt counts as they arrive, until the signal aborts or MSI is disabled. */
+  /**
+   * Interrupt counts as they arrive, until the signal aborts (the iteration throws its reason)
+   * or MSI is disabled / the device closes (the iteration ends).
+   * @throws TypeError for bad options (when iteration starts)
+   */
   async *events(options: WaitOptions = {}): AsyncGenerator<number> {
+    MsiVector.#check(this);
+    const signal = waitSignal(options);
+    if (!this.#live) return;
     const ac = new AbortController();
     const onClose = () => ac.abort();
     this.once('close', onClose);
-    const forward = () => ac.abort(options.signal!.reason);
-    if (options.signal?.aborted) forward();
-    options.signal?.addEventListener('abort', forward, { once: true });
+    const forward = () => ac.abort(signal!.reason);
+    if (signal?.aborted) forward();
+    signal?.addEventListener('abort', forward, { once: true });
     try {
       for await (const [count] of on(this, 'interrupt', { signal: ac.signal })) yield count as number;
     } catch (e) {
-      if (!(ac.signal.aborted && !options.signal?.aborted)) throw e;  // closed: end quietly
+      if (!(ac.signal.aborted && !signal?.aborted)) throw e;  // closed: end quietly
     } finally {
       this.off('close', onClose);
-      options.signal?.removeEventListener('abort', forward);
+      signal?.removeEventListener('abort', forward);
     }
   }
 
@@ -114,32 +159,53 @@ export class MsiVector extends EventEmitter implements AsyncIterable<number> {
   [Symbol.asyncIterator](): AsyncGenerator<number> {
     return this.events();
   }
+
+  /** @internal MSI was disabled or the device closed: the vector is dead. */
+  _close(): void {
+    if (!this.#live) return;
+    this.#live = false;
+    this.removeAllListeners('interrupt');
+    this.emit('close');
+  }
 }
 
 /** The device's MSI interrupts (IRQ index 0 of vfio-cdx). */
 export class Msi {
   readonly #handle: NativeDeviceHandle;
-  readonly #name: string;
+  // The Device: reachable from the delivery callback, so a watched, ref'd vector (whose callback
+  // the addon then holds strongly) keeps its whole device alive, as an active handle does.
+  readonly #device: { readonly name: string };
   #vectors: MsiVector[] = [];
+  // The delivery callback. The addon holds it weakly unless a vector is watched and ref'd, so
+  // this reference is what keeps it alive: the callback lives exactly as long as the Device.
+  #deliver: ((vector: number, count: number) => void) | undefined;
 
   /** @internal */
-  constructor(handle: NativeDeviceHandle, name: string) {
+  constructor(token: unknown, handle: NativeDeviceHandle, device: { readonly name: string }) {
+    checkConstruct(token, 'Msi');
     this.#handle = handle;
-    this.#name = name;
+    this.#device = device;
+  }
+
+  static #check(self: unknown): asserts self is Msi {
+    if (typeof self !== 'object' || self === null || !(#handle in self)) throw invalidThis('Msi');
   }
 
   /** Number of MSI vectors (VFIO_DEVICE_GET_IRQ_INFO), 0 when the device has none. */
   get count(): number {
+    Msi.#check(this);
     return this.#handle.msiInfo().count;
   }
 
   /** Whether MSI is enabled (eventfds attached). */
   get enabled(): boolean {
-    return this.#vectors.length > 0;
+    Msi.#check(this);
+    return this.#deliver !== undefined;
   }
 
   /** The enabled vectors (empty while disabled). */
   get vectors(): readonly MsiVector[] {
+    Msi.#check(this);
     return this.#vectors;
   }
 
@@ -148,27 +214,46 @@ export class Msi {
    * VFIO_DEVICE_SET_IRQS (the kernel enables every vector of the device on the
    * first eventfd, and re-programming a live vector loses interrupts, so this
    * is done once: disable before enabling again).
-   * @throws ERR_VFIO_MSI_ENABLED; ERR_VFIO_NO_MSI; RangeError; VfioError from SET_IRQS
+   * @throws ERR_VFIO_MSI_ENABLED; ERR_VFIO_NO_MSI; RangeError; VfioError from SET_IRQS;
+   *   ERR_VFIO_CLOSED
    */
-  enable(vectors: number = this.count): MsiVector[] {
-    if (typeof vectors !== 'number') throw invalidArgType('vectors', 'of type number', vectors);
-    const count = this.count;
-    if (count > 0 && (!Number.isInteger(vectors) || vectors < 1 || vectors > count)) {
-      throw outOfRange('vectors', `an integer from 1 to ${count}`, vectors);
+  enable(vectors?: number): MsiVector[] {
+    Msi.#check(this);
+    const count = this.#handle.msiInfo().count;
+    const n = vectors ?? count;
+    if (typeof n !== 'number') throw invalidArgType('vectors', 'of type number', n);
+    if (count > 0 && (!Number.isInteger(n) || n < 1 || n > count)) {
+      throw outOfRange('vectors', `an integer from 1 to ${count}`, n);
     }
-    this.#handle.msiEnable(vectors, (vector, n) => this.#vectors[vector]?.emit('interrupt', n));
-    this.#vectors = Array.from({ length: vectors }, (_, i) => new MsiVector(this, this.#handle, i));
+    const deliver = (vector: number, c: number) => { this.#vectors[vector]?.emit('interrupt', c); };
+    this.#handle.msiEnable(n, deliver);
+    this.#deliver = deliver;
+    this.#vectors = Array.from({ length: n }, (_, i) => new MsiVector(kConstruct, this.#handle, i));
     return this.#vectors;
   }
 
   /**
    * Fires `vector` from software: VFIO_DEVICE_SET_IRQS with DATA_NONE (the
    * kernel's loopback), which signals the vector's eventfd if it has one.
-   * @throws VfioError EINVAL when MSI is not enabled (the kernel's answer)
+   * @throws VfioError EINVAL when MSI is not enabled (the kernel's answer; the error's hint says
+   *   so) or the vector is out of range; ERR_VFIO_CLOSED
    */
   trigger(vector: number): void {
+    Msi.#check(this);
     if (typeof vector !== 'number') throw invalidArgType('vector', 'of type number', vector);
-    this.#handle.msiTrigger(vector);
+    try {
+      this.#handle.msiTrigger(vector);
+    } catch (e) {
+      if (e instanceof VfioError && e.code === 'EINVAL') {
+        const count = this.#handle.msiInfo().count;
+        if (this.#vectors.length === 0) {
+          e.addHint('MSI is not enabled on this device: call msi.enable() first (the kernel has no vector to signal)');
+        } else if (vector >= count) {
+          e.addHint(`${this.#device.name} has ${count} MSI vectors (0..${count - 1})`);
+        }
+      }
+      throw e;
+    }
   }
 
   /**
@@ -176,27 +261,32 @@ export class Msi {
    * closes the eventfds. Pending waits reject with ERR_VFIO_CLOSED. Idempotent.
    */
   disable(): void {
+    Msi.#check(this);
     this.#handle.msiDisable();
     this._closed();
   }
 
-  /** @internal The device closed (its eventfds are gone). */
+  /**
+   * @internal The device closed or MSI was disabled: every vector dies. Each vector's 'close'
+   * listeners run; if some throw, the first error is rethrown after all vectors are closed.
+   */
   _closed(): void {
     const vectors = this.#vectors;
     this.#vectors = [];
+    this.#deliver = undefined;
+    let first: { error: unknown } | undefined;
     for (const v of vectors) {
-      v.emit('close');
-      v.removeAllListeners('interrupt');
+      try {
+        v._close();
+      } catch (error) {
+        first ??= { error };
+      }
     }
-  }
-
-  /** @internal */
-  _live(v: MsiVector): boolean {
-    return this.#vectors[v.index] === v;
+    if (first) throw first.error;
   }
 
   /** @internal */
   get _name(): string {
-    return this.#name;
+    return this.#device.name;
   }
 }

@@ -49,7 +49,7 @@ export interface NativeRegionInfo {
 }
 
 export interface NativeDeviceHandle {
-  describe(): { name: string; path: 'group' | 'cdev'; group: number; noiommu: boolean; node: string };
+  describe(): { name: string; path: 'group' | 'cdev'; group: number; noiommu: boolean; node: string; pageSize: number };
   info(): { flags: number; numRegions: number; numIrqs: number };
   regions(): NativeRegionInfo[];
   fd(): number;
@@ -90,18 +90,21 @@ export interface NativeKernelHandle {
   read(fd: number, buffer: ArrayBufferView): number;
   write(fd: number, buffer: ArrayBufferView): number;
   eventfd(initval: number, flags: number): number;
+  pageSize(): number;
   readDir(path: string): string[] | number;
   readLink(path: string): string | number;
   readFile(path: string): string | number;
   writeFile(path: string, data: string): number;
   stat(path: string): NativeStat | number;
   openDevice(name: string, path: string): NativeDeviceHandle;
+  openHere(): string[];
   // mock control
   mockToken(): string;
   mockAddDevice(spec: object): void;
-  mockRegion(device: string, index: number): ArrayBuffer;
+  mockRegion(device: string, instance: number, index: number): ArrayBuffer;
   mockStatus(device: string): {
     exists: boolean;
+    instance: number;
     busMaster: boolean;
     resets: number;
     driver: string;
@@ -126,9 +129,12 @@ export interface NativeKernelHandle {
 export interface NativeAddon {
   setup(errors: { sysError: Function; usageError: Function }): void;
   setTrace(fn: ((syscall: string, request: string, path: string, fd: number, result: number) => void) | null): void;
-  pageSize(): number;
   systemKernel(): NativeKernelHandle;
-  createMockKernel(config: object, devices: object[]): NativeKernelHandle;
+  createMockKernel(options: object): NativeKernelHandle;
+  mockSchema(): {
+    profiles: string[]; models: string[]; ioctls: string[]; controllerOps: string[]; faultOps: string[];
+    configKeys: string[]; deviceKeys: string[]; regionKeys: string[]; faultKeys: string[];
+  };
   attachMockKernel(token: string): NativeKernelHandle;
   abi: AbiTable;
 }

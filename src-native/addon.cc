@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "abi.h"
+#include "mock_schema.h"
 #include "napi_device.h"
 #include "napi_kernel.h"
 #include "napi_mapping.h"
@@ -46,10 +47,6 @@ Napi::Value SetTrace(const Napi::CallbackInfo& info) {
     data->trace.Reset();
   }
   return info.Env().Undefined();
-}
-
-Napi::Value PageSize(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), static_cast<double>(::sysconf(_SC_PAGESIZE)));
 }
 
 // The ABI as data, generated from abi.h so JavaScript never restates a number
@@ -193,10 +190,12 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeMapping", data->mapping_ctor.Value());
   exports.Set("setup", Napi::Function::New(env, Setup, "setup"));
   exports.Set("setTrace", Napi::Function::New(env, SetTrace, "setTrace"));
-  exports.Set("pageSize", Napi::Function::New(env, PageSize, "pageSize"));
   exports.Set("systemKernel", Napi::Function::New(env, SystemKernel, "systemKernel"));
   exports.Set("createMockKernel", Napi::Function::New(env, CreateMockKernel, "createMockKernel"));
   exports.Set("attachMockKernel", Napi::Function::New(env, AttachMockKernel, "attachMockKernel"));
+  exports.Set("mockSchema", Napi::Function::New(
+                                env, [](const Napi::CallbackInfo& info) -> Napi::Value { return MockSchema(info.Env()); },
+                                "mockSchema"));
   exports.Set("abi", AbiTable(env));
   exports.Set("_bench", BenchLoops(env));
   return exports;

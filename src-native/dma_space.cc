@@ -90,7 +90,7 @@ std::vector<IovaRange> Type1DmaSpace::QueryRanges() {
 
 uint64_t Type1DmaSpace::Alignment() {
   if (pgsizes_ == 0) ranges();
-  uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+  uint64_t page = static_cast<uint64_t>(sys_->kernel().PageSize());
   uint64_t smallest = pgsizes_ ? (pgsizes_ & (~pgsizes_ + 1)) : page;  // lowest set bit
   return smallest > page ? smallest : page;
 }
@@ -143,7 +143,7 @@ std::vector<IovaRange> IoasDmaSpace::QueryRanges() {
 
 uint64_t IoasDmaSpace::Alignment() {
   if (alignment_ == 0) ranges();
-  uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+  uint64_t page = static_cast<uint64_t>(sys_->kernel().PageSize());
   return alignment_ > page ? alignment_ : page;
 }
 

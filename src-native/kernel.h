@@ -55,6 +55,11 @@ class Kernel {
   // stat(2) (follows links).
   virtual int Stat(const std::string& path, struct stat* st) = 0;
 
+  // The kernel's PAGE_SIZE. mmap offsets must be multiples of it and mmap/munmap lengths round
+  // up to it. An arm64 kernel may be built with 4K, 16K or 64K pages, so this is the kernel's
+  // answer, not a constant (the real kernel: sysconf(_SC_PAGESIZE), from AT_PAGESZ).
+  virtual size_t PageSize() const = 0;
+
   // A short name for diagnostics: "linux" or "mock".
   virtual const char* Name() const = 0;
 };

@@ -112,6 +112,7 @@ class LinuxKernel final : public Kernel {
     return static_cast<int>(Result(::stat(path.c_str(), st)));
   }
 
+  size_t PageSize() const override { return static_cast<size_t>(::sysconf(_SC_PAGESIZE)); }
   const char* Name() const override { return "linux"; }
 };
 

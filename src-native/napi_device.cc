@@ -41,6 +41,7 @@ NativeDevice::NativeDevice(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Na
   auto* device = static_cast<std::unique_ptr<Device>*>(info[0].As<Napi::External<void>>().Data());
   info.This().As<Napi::Object>().TypeTag(&kTypeTag);
   device_ = std::move(*device);
+  name_ = device_->name();
   data_ = GetData(info.Env());
   data_->devices.insert(this);
   device_->before_msi_close = [this] { StopPolls(); };
@@ -53,24 +54,40 @@ void NativeDevice::CloseHandles(bool notify) {
     data_->devices.erase(this);
     data_ = nullptr;
   }
-  if (device_) device_->Close(notify);
+  if (device_) {
+    device_->Close(notify);  // stops the polls (before_msi_close), unmaps, closes every fd
+    device_.reset();
+  }
+  msi_callback_.Reset();
+  callback_strong_ = false;
+  msi_async_.reset();
+}
+
+void NativeDevice::UnmapChild(const std::shared_ptr<MappingCore>& core) {
+  if (device_) {
+    device_->Unmap(core, true);
+  } else {
+    core->Unmap(true);  // already unmapped by close(); idempotent
+  }
 }
 
 Device& NativeDevice::device(const char* what) {
-  if (device_->closed()) {
-    throw UsageError("ERR_VFIO_CLOSED", std::string("device ") + device_->name() + " is closed (" + what + ")");
+  if (!device_ || device_->closed()) {
+    throw UsageError("ERR_VFIO_CLOSED", "device " + name_ + " is closed (" + what + ")");
   }
   return *device_;
 }
 
 Napi::Value NativeDevice::Describe(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  device("describe");
   Napi::Object o = Napi::Object::New(env);
   o.Set("name", device_->name());
   o.Set("path", device_->path() == OpenPath::kCdev ? "cdev" : "group");
   o.Set("group", Napi::Number::New(env, device_->group_number()));
   o.Set("noiommu", Napi::Boolean::New(env, device_->noiommu()));
   o.Set("node", device_->node());
+  o.Set("pageSize", Napi::Number::New(env, static_cast<double>(device_->page_size())));
   return o;
 }
 
@@ -104,7 +121,7 @@ Napi::Value NativeDevice::Fd(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value NativeDevice::Closed(const Napi::CallbackInfo& info) {
-  return Napi::Boolean::New(info.Env(), device_->closed());
+  return Napi::Boolean::New(info.Env(), !device_ || device_->closed());
 }
 
 Napi::Value NativeDevice::Reset(const Napi::CallbackInfo& info) {
@@ -186,11 +203,27 @@ void NativeDevice::StopPolls() {
     uv_close(reinterpret_cast<uv_handle_t*>(&vp->handle), OnPollClosed);
   }
   polls_.clear();
+  UpdateCallbackStrength();
+}
+
+void NativeDevice::UpdateCallbackStrength() {
+  bool strong = false;
+  for (VectorPoll* vp : polls_) strong |= vp->active && vp->refed;
+  if (msi_callback_.IsEmpty() || strong == callback_strong_) return;
+  if (strong) {
+    msi_callback_.Ref();
+  } else {
+    msi_callback_.Unref();
+  }
+  callback_strong_ = strong;
 }
 
 void NativeDevice::DeliverMsi(uint32_t vector, uint64_t count) {
   Napi::Env env = Env();
   Napi::HandleScope scope(env);
+  // Weak and collected: nobody can observe the interrupt (the JS Device is garbage and about
+  // to be closed by its finalizer).
+  if (msi_callback_.IsEmpty() || msi_callback_.Value().IsEmpty() || !msi_async_) return;
   try {
     msi_callback_.MakeCallback(env.Global(), {Napi::Number::New(env, vector),
                                               Napi::Number::New(env, static_cast<double>(count))},
@@ -222,8 +255,9 @@ void OnReadable(uv_poll_t* handle, int status, int /*events*/) {
 Napi::Value NativeDevice::MsiInfo(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object o = Napi::Object::New(env);
-  o.Set("count", Napi::Number::New(env, device_->closed() ? 0 : device_->msi_count()));
-  o.Set("enabled", Napi::Boolean::New(env, device_->msi_enabled()));
+  bool open = device_ && !device_->closed();
+  o.Set("count", Napi::Number::New(env, open ? device_->msi_count() : 0));
+  o.Set("enabled", Napi::Boolean::New(env, open && device_->msi_enabled()));
   o.Set("vectors", Napi::Number::New(env, static_cast<double>(polls_.size())));
   return o;
 }
@@ -236,7 +270,8 @@ Napi::Value NativeDevice::MsiEnable(const Napi::CallbackInfo& info) {
   std::vector<int> fds = device("msi.enable").EnableMsi(vectors);
   uv_loop_t* loop = nullptr;
   napi_get_uv_event_loop(env, &loop);
-  msi_callback_ = Napi::Persistent(info[1].As<Napi::Function>());
+  msi_callback_ = Napi::Weak(info[1].As<Napi::Function>());
+  callback_strong_ = false;
   msi_async_ = std::make_unique<Napi::AsyncContext>(env, "vfio-cdx:msi");
   for (uint32_t v = 0; v < fds.size(); v++) {
     auto* vp = new VectorPoll{};
@@ -259,8 +294,8 @@ Napi::Value NativeDevice::MsiEnable(const Napi::CallbackInfo& info) {
 
 NativeDevice::VectorPoll* NativeDevice::Vector(const Napi::CallbackInfo& info) {
   uint32_t v = ArgU32(info, 0, "vector");
-  if (device_->closed() || polls_.empty()) {
-    throw UsageError("ERR_VFIO_CLOSED", "MSI of " + device_->name() + " is disabled");
+  if (!device_ || device_->closed() || polls_.empty()) {
+    throw UsageError("ERR_VFIO_CLOSED", "MSI of " + name_ + " is disabled");
   }
   if (v >= polls_.size()) ThrowRangeError(info.Env(), "ERR_OUT_OF_RANGE", "no MSI vector " + std::to_string(v));
   return polls_[v];
@@ -272,12 +307,13 @@ Napi::Value NativeDevice::MsiPoll(const Napi::CallbackInfo& info) {
   bool on = ArgBool(info, 1, "on");
   if (on && !vp->active) {
     int rc = uv_poll_start(&vp->handle, UV_READABLE, OnReadable);
-    if (rc != 0) throw SysError(-rc, "uv_poll_start", "", device_->name());
+    if (rc != 0) throw SysError(-rc, "uv_poll_start", "", name_);
     if (!vp->refed) uv_unref(reinterpret_cast<uv_handle_t*>(&vp->handle));
   } else if (!on && vp->active) {
     uv_poll_stop(&vp->handle);
   }
   vp->active = on;
+  UpdateCallbackStrength();
   return info.Env().Undefined();
 }
 
@@ -287,6 +323,7 @@ Napi::Value NativeDevice::MsiRef(const Napi::CallbackInfo& info) {
   vp->refed = ArgBool(info, 1, "on");
   auto* h = reinterpret_cast<uv_handle_t*>(&vp->handle);
   if (vp->refed) uv_ref(h); else uv_unref(h);
+  UpdateCallbackStrength();
   return info.Env().Undefined();
 }
 
@@ -297,8 +334,9 @@ Napi::Value NativeDevice::MsiTrigger(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value NativeDevice::MsiDisable(const Napi::CallbackInfo& info) {
-  if (!device_->closed()) device_->DisableMsi();
+  if (device_ && !device_->closed()) device_->DisableMsi();
   msi_callback_.Reset();
+  callback_strong_ = false;
   msi_async_.reset();
   return info.Env().Undefined();
 }

@@ -4,7 +4,8 @@
 // container / iommufd shares). close() and the environment's teardown both go
 // through CloseHandles(); a device only reclaimed by GC is closed by the
 // TypeScript layer's FinalizationRegistry (with a warning) or, last, here in
-// the destructor. Thread: the JS thread of its environment.
+// the destructor. close() frees the Device object itself, so a closed device holds only its
+// name until it is collected. Thread: the JS thread of its environment.
 #pragma once
 
 #include <napi.h>
@@ -49,7 +50,10 @@ class NativeDevice : public Napi::ObjectWrap<NativeDevice> {
   Napi::Value MsiTrigger(const Napi::CallbackInfo& info);
   Napi::Value MsiDisable(const Napi::CallbackInfo& info);
 
-  void UnmapChild(const std::shared_ptr<MappingCore>& core) { device_->Unmap(core, true); }
+  void UnmapChild(const std::shared_ptr<MappingCore>& core);
+  // Whether this device is open on `kernel` under `name` (for CdxBus's "open here" checks).
+  const std::string& name() const { return name_; }
+  bool OpenOn(const Kernel* kernel) const { return device_ && !device_->closed() && device_->shared_kernel().get() == kernel; }
   // Called from a vector's uv_poll callback on the JS thread.
   void DeliverMsi(uint32_t vector, uint64_t count);
   // Closes everything; `notify` detaches JS buffers (JS thread only, never at teardown).
@@ -62,12 +66,19 @@ class NativeDevice : public Napi::ObjectWrap<NativeDevice> {
   Device& device(const char* what);
   VectorPoll* Vector(const Napi::CallbackInfo& info);
   void StopPolls();  // uv_close every vector's poll handle (before its eventfd closes)
+  // The MSI callback is held strongly only while some vector is watched and ref'd: like a libuv
+  // handle, an active ref'd poll keeps its owner alive; otherwise the JS Device holds the callback
+  // and the whole device stays collectable.
+  void UpdateCallbackStrength();
 
+  std::string name_;
+  // Null once closed: close() frees the Device and everything it owned, not the GC.
   std::unique_ptr<Device> device_;
   // MSI delivery: one uv_poll per vector on this environment's loop. Each
   // VectorPoll is freed by its uv_close callback; `polls_` only points at them.
   std::vector<VectorPoll*> polls_;
-  Napi::FunctionReference msi_callback_;
+  Napi::FunctionReference msi_callback_;  // weak unless UpdateCallbackStrength() made it strong
+  bool callback_strong_ = false;
   std::unique_ptr<Napi::AsyncContext> msi_async_;
   AddonData* data_ = nullptr;  // null once unregistered (closed or environment torn down)
 };

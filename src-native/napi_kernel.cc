@@ -8,8 +8,10 @@
 #include <map>
 #include <mutex>
 
+#include "mock_schema.h"
 #include "napi_device.h"
 #include "napi_util.h"
+#include "mock/uaccess.h"
 
 namespace vfiocdx {
 
@@ -69,100 +71,6 @@ std::pair<uint8_t*, size_t> BufferArg(const Napi::CallbackInfo& info, size_t i, 
   return {static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset(), ta.ByteLength()};
 }
 
-template <typename T>
-T Field(Napi::Object o, const char* key, T fallback) {
-  Napi::Value v = o.Get(key);
-  if (v.IsUndefined() || v.IsNull()) return fallback;
-  if constexpr (std::is_same_v<T, bool>) {
-    return v.ToBoolean().Value();
-  } else if constexpr (std::is_same_v<T, std::string>) {
-    return v.ToString().Utf8Value();
-  } else {
-    if (v.IsBigInt()) {
-      bool lossless;
-      return static_cast<T>(v.As<Napi::BigInt>().Uint64Value(&lossless));
-    }
-    return static_cast<T>(v.ToNumber().Int64Value());
-  }
-}
-
-mock::KernelConfig ParseConfig(Napi::Env env, Napi::Object o) {
-  mock::KernelConfig c;
-  std::string profile = Field<std::string>(o, "profile", "linux-6.12");
-  if (!mock::ProfileConfig(profile, &c)) {
-    ThrowTypeError(env, "ERR_INVALID_ARG_VALUE", "unknown mock kernel profile '" + profile + "'");
-  }
-  c.iommu = Field<bool>(o, "iommu", c.iommu);
-  c.dt_dma_ranges = Field<bool>(o, "dtDmaRanges", c.dt_dma_ranges);
-  c.iommufd = Field<bool>(o, "iommufd", c.iommufd);
-  c.vfio_container = Field<bool>(o, "vfioContainer", c.vfio_container);
-  c.vfio_cdx_detach_ioas = Field<bool>(o, "vfioCdxDetachIoas", c.vfio_cdx_detach_ioas);
-  c.noiommu_config = Field<bool>(o, "noiommuConfig", c.noiommu_config);
-  c.noiommu_enabled = Field<bool>(o, "noiommuEnabled", c.noiommu_enabled);
-  c.vfio_cdx_loaded = Field<bool>(o, "vfioCdxLoaded", c.vfio_cdx_loaded);
-  c.cap_sys_rawio = Field<bool>(o, "capSysRawio", c.cap_sys_rawio);
-  c.page_size = Field<size_t>(o, "pageSize", c.page_size);
-  c.dma_entry_limit = Field<uint32_t>(o, "dmaEntryLimit", c.dma_entry_limit);
-  c.memlock_limit = Field<uint64_t>(o, "memlockLimit", c.memlock_limit);
-  return c;
-}
-
-mock::DeviceSpec ParseDevice(Napi::Object o) {
-  mock::DeviceSpec d;
-  d.bus = Field<uint8_t>(o, "bus", 0);
-  d.dev = Field<uint8_t>(o, "dev", 0);
-  d.vendor = Field<uint16_t>(o, "vendorId", d.vendor);
-  d.device = Field<uint16_t>(o, "deviceId", 0);
-  d.subsystem_vendor = Field<uint16_t>(o, "subsystemVendorId", 0);
-  d.subsystem_device = Field<uint16_t>(o, "subsystemDeviceId", 0);
-  d.class_code = Field<uint32_t>(o, "classCode", 0);
-  d.revision = Field<uint8_t>(o, "revision", 0);
-  d.num_msi = Field<uint32_t>(o, "msiCount", 0);
-  d.model = Field<std::string>(o, "model", "");
-  d.iommu_group = Field<int>(o, "iommuGroup", -1);
-  d.bus_master_supported = Field<bool>(o, "busMasterSupported", true);
-  d.bind = Field<bool>(o, "bind", false);
-  Napi::Value regions = o.Get("regions");
-  if (regions.IsArray()) {
-    Napi::Array arr = regions.As<Napi::Array>();
-    for (uint32_t i = 0; i < arr.Length(); i++) {
-      Napi::Object r = arr.Get(i).As<Napi::Object>();
-      mock::RegionSpec rs;
-      rs.size = Field<uint64_t>(r, "size", 0);
-      rs.addr = Field<uint64_t>(r, "addr", 0);
-      rs.read_only = Field<bool>(r, "readOnly", false);
-      Napi::Value init = r.Get("init");
-      if (init.IsTypedArray()) {
-        auto ta = init.As<Napi::Uint8Array>();
-        rs.init.assign(ta.Data(), ta.Data() + ta.ByteLength());
-      }
-      d.regions.push_back(std::move(rs));
-    }
-  }
-  return d;
-}
-
-mock::Fault ParseFault(Napi::Env env, Napi::Object o) {
-  static const std::map<std::string, mock::Fault::Op> kOps = {
-      {"ioctl", mock::Fault::Op::kIoctl},          {"open", mock::Fault::Op::kOpen},
-      {"mmap", mock::Fault::Op::kMmap},            {"eventfd", mock::Fault::Op::kEventfd},
-      {"sysfsRead", mock::Fault::Op::kSysfsRead},  {"sysfsWrite", mock::Fault::Op::kSysfsWrite},
-      {"readDir", mock::Fault::Op::kReadDir},      {"readLink", mock::Fault::Op::kReadLink},
-      {"controller", mock::Fault::Op::kController},
-  };
-  mock::Fault f;
-  std::string op = Field<std::string>(o, "op", "");
-  auto it = kOps.find(op);
-  if (it == kOps.end()) ThrowTypeError(env, "ERR_INVALID_ARG_VALUE", "unknown fault op '" + op + "'");
-  f.op = it->second;
-  f.match = Field<std::string>(o, "match", "*");
-  f.device = Field<std::string>(o, "device", "");
-  f.err = Field<int>(o, "errno", 5);
-  f.times = Field<int>(o, "times", 1);
-  f.skip = Field<int>(o, "skip", 0);
-  return f;
-}
-
 }  // namespace
 
 Napi::Function NativeKernel::Define(Napi::Env env) {
@@ -177,6 +85,7 @@ Napi::Function NativeKernel::Define(Napi::Env env) {
                          Method<K, &K::Read>(env, "read"),
                          Method<K, &K::Write>(env, "write"),
                          Method<K, &K::Eventfd>(env, "eventfd"),
+                         Method<K, &K::PageSize>(env, "pageSize"),
                          Method<K, &K::ReadDir>(env, "readDir"),
                          Method<K, &K::ReadLink>(env, "readLink"),
                          Method<K, &K::ReadFile>(env, "readFile"),
@@ -184,6 +93,7 @@ Napi::Function NativeKernel::Define(Napi::Env env) {
                          Method<K, &K::Stat>(env, "stat"),
                          Method<K, &K::Name>(env, "name"),
                          Method<K, &K::OpenDevice>(env, "openDevice"),
+                         Method<K, &K::OpenHere>(env, "openHere"),
                          Method<K, &K::MockToken>(env, "mockToken"),
                          Method<K, &K::MockAddDevice>(env, "mockAddDevice"),
                          Method<K, &K::MockRegion>(env, "mockRegion"),
@@ -271,6 +181,10 @@ Napi::Value NativeKernel::Write(const Napi::CallbackInfo& info) {
   return Num(info.Env(), static_cast<double>(kernel_->Write(fd, data, size)));
 }
 
+Napi::Value NativeKernel::PageSize(const Napi::CallbackInfo& info) {
+  return Num(info.Env(), static_cast<double>(kernel_->PageSize()));
+}
+
 Napi::Value NativeKernel::Eventfd(const Napi::CallbackInfo& info) {
   return Num(info.Env(), kernel_->Eventfd(ArgU32(info, 0, "initval"), ArgI32(info, 1, "flags")));
 }
@@ -339,6 +253,17 @@ Napi::Value NativeKernel::OpenDevice(const Napi::CallbackInfo& info) {
   return NativeDevice::Create(env, Device::Open(std::move(ctx), name, p));
 }
 
+Napi::Value NativeKernel::OpenHere(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::vector<std::string> names;
+  for (NativeDevice* d : GetData(env)->devices) {
+    if (d->OpenOn(kernel_.get())) names.push_back(d->name());
+  }
+  Napi::Array out = Napi::Array::New(env, names.size());
+  for (size_t i = 0; i < names.size(); i++) out.Set(static_cast<uint32_t>(i), names[i]);
+  return out;
+}
+
 // ---- mock control side
 
 Napi::Value NativeKernel::MockToken(const Napi::CallbackInfo& info) {
@@ -346,9 +271,9 @@ Napi::Value NativeKernel::MockToken(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value NativeKernel::MockAddDevice(const Napi::CallbackInfo& info) {
-  if (!info[0].IsObject()) ThrowTypeError(info.Env(), "ERR_INVALID_ARG_TYPE", "The \"spec\" argument must be an object");
+  mock::MockKernel& m = Mock(info);
   std::string error;
-  int rc = Mock(info).AddDevice(ParseDevice(info[0].As<Napi::Object>()), &error);
+  int rc = m.AddDevice(ParseMockDevice(info.Env(), info[0], "spec"), &error);
   if (rc < 0) ThrowTypeError(info.Env(), "ERR_INVALID_ARG_VALUE", "mock device rejected: " + error);
   return info.Env().Undefined();
 }
@@ -357,10 +282,17 @@ Napi::Value NativeKernel::MockAddDevice(const Napi::CallbackInfo& info) {
 Napi::Value NativeKernel::MockRegion(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string name = ArgString(info, 0, "device");
-  uint32_t index = ArgU32(info, 1, "index");
+  uint64_t instance = ArgU64(info, 1, "instance");
+  uint32_t index = ArgU32(info, 2, "index");
   uint8_t* data = nullptr;
   size_t size = 0;
-  int rc = Mock(info).DeviceRegion(name, index, &data, &size);
+  int rc = Mock(info).DeviceRegion(name, instance, index, &data, &size);
+  if (rc == -ESTALE || rc == -ENODEV) {
+    throw UsageError("ERR_VFIO_MOCK_DEVICE_GONE", name + " was removed" +
+                                                      (rc == -ESTALE ? " (a rescan made a new device of that name: "
+                                                                       "call kernel.device(name) again)"
+                                                                     : ""));
+  }
   if (rc < 0) ThrowRangeError(env, "ERR_OUT_OF_RANGE", "no region " + std::to_string(index) + " on " + name);
   // The buffer holds a share of the mock, so the memory outlives every view.
   auto* keep = new std::shared_ptr<mock::MockKernel>(mock_);
@@ -373,6 +305,7 @@ Napi::Value NativeKernel::MockStatus(const Napi::CallbackInfo& info) {
   mock::DeviceStatus s = Mock(info).Status(ArgString(info, 0, "device"));
   Napi::Object o = Napi::Object::New(env);
   o.Set("exists", Napi::Boolean::New(env, s.exists));
+  o.Set("instance", Num(env, static_cast<double>(s.instance)));
   o.Set("busMaster", Napi::Boolean::New(env, s.bus_master));
   o.Set("resets", Num(env, static_cast<double>(s.resets)));
   o.Set("driver", s.driver);
@@ -391,8 +324,8 @@ Napi::Value NativeKernel::MockDeviceNames(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value NativeKernel::MockInjectFault(const Napi::CallbackInfo& info) {
-  if (!info[0].IsObject()) ThrowTypeError(info.Env(), "ERR_INVALID_ARG_TYPE", "The \"fault\" argument must be an object");
-  Mock(info).InjectFault(ParseFault(info.Env(), info[0].As<Napi::Object>()));
+  mock::MockKernel& m = Mock(info);
+  m.InjectFault(ParseMockFault(info.Env(), info[0], m));
   return info.Env().Undefined();
 }
 
@@ -442,11 +375,13 @@ Napi::Value NativeKernel::MockConfig(const Napi::CallbackInfo& info) {
   o.Set("vfioCdxDetachIoas", Napi::Boolean::New(env, c.vfio_cdx_detach_ioas));
   o.Set("noiommuConfig", Napi::Boolean::New(env, c.noiommu_config));
   o.Set("noiommuEnabled", Napi::Boolean::New(env, c.noiommu_enabled));
+  o.Set("cdxBus", Napi::Boolean::New(env, c.cdx_bus));
   o.Set("vfioCdxLoaded", Napi::Boolean::New(env, c.vfio_cdx_loaded));
   o.Set("capSysRawio", Napi::Boolean::New(env, c.cap_sys_rawio));
   o.Set("pageSize", Num(env, static_cast<double>(c.page_size)));
   o.Set("dmaEntryLimit", Num(env, c.dma_entry_limit));
   o.Set("memlockLimit", Num(env, static_cast<double>(c.memlock_limit)));
+  o.Set("userAccess", mock::UserAccessMethod());
   return o;
 }
 
@@ -487,18 +422,30 @@ Napi::Value SystemKernel(const Napi::CallbackInfo& info) {
 Napi::Value CreateMockKernel(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return Guard(env, [&]() -> Napi::Value {
-    if (!info[0].IsObject()) ThrowTypeError(env, "ERR_INVALID_ARG_TYPE", "The \"config\" argument must be an object");
-    mock::KernelConfig config = ParseConfig(env, info[0].As<Napi::Object>());
+    if (!info[0].IsObject() || info[0].IsArray()) {
+      ThrowTypeError(env, "ERR_INVALID_ARG_TYPE", "The \"options\" argument must be of type object");
+    }
+    mock::KernelConfig config = ParseMockConfig(env, info[0].As<Napi::Object>());
+    // Every device is checked before the kernel exists, so a bad spec creates nothing.
+    std::vector<mock::DeviceSpec> specs;
+    Napi::Value devices = info[0].As<Napi::Object>().Get("devices");
+    if (!devices.IsUndefined()) {
+      if (!devices.IsArray()) {
+        ThrowTypeError(env, "ERR_INVALID_ARG_TYPE", "The \"options.devices\" property must be an Array");
+      }
+      Napi::Array arr = devices.As<Napi::Array>();
+      for (uint32_t i = 0; i < arr.Length(); i++) {
+        specs.push_back(ParseMockDevice(env, arr.Get(i), "options.devices[" + std::to_string(i) + "]"));
+      }
+    }
     std::string error;
+    // The mock reads every ioctl argument through an emulated copy_from_user; without a way to
+    // do that which reports bad pointers as EFAULT it cannot answer like the kernel at all.
+    if (*mock::UserAccessMethod(&error) == '\0') throw UsageError("ERR_VFIO_MOCK_NO_USER_ACCESS", error);
     auto m = mock::MockKernel::Create(config, &error);
     if (!m) ThrowTypeError(env, "ERR_INVALID_ARG_VALUE", "mock kernel rejected its configuration: " + error);
-    if (info[1].IsArray()) {
-      Napi::Array devices = info[1].As<Napi::Array>();
-      for (uint32_t i = 0; i < devices.Length(); i++) {
-        if (m->AddDevice(ParseDevice(devices.Get(i).As<Napi::Object>()), &error) < 0) {
-          ThrowTypeError(env, "ERR_INVALID_ARG_VALUE", "mock device rejected: " + error);
-        }
-      }
+    for (const auto& spec : specs) {
+      if (m->AddDevice(spec, &error) < 0) ThrowTypeError(env, "ERR_INVALID_ARG_VALUE", "mock device rejected: " + error);
     }
     RegisterMock(m);
     return NativeKernel::Create(env, m);

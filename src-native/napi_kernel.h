@@ -33,6 +33,7 @@ class NativeKernel : public Napi::ObjectWrap<NativeKernel> {
   Napi::Value Read(const Napi::CallbackInfo& info);
   Napi::Value Write(const Napi::CallbackInfo& info);
   Napi::Value Eventfd(const Napi::CallbackInfo& info);
+  Napi::Value PageSize(const Napi::CallbackInfo& info);
   Napi::Value ReadDir(const Napi::CallbackInfo& info);
   Napi::Value ReadLink(const Napi::CallbackInfo& info);
   Napi::Value ReadFile(const Napi::CallbackInfo& info);
@@ -41,6 +42,8 @@ class NativeKernel : public Napi::ObjectWrap<NativeKernel> {
   Napi::Value Name(const Napi::CallbackInfo& info);
 
   Napi::Value OpenDevice(const Napi::CallbackInfo& info);
+  // Names of the devices of this kernel that this environment holds open.
+  Napi::Value OpenHere(const Napi::CallbackInfo& info);
 
   // mock control side
   Napi::Value MockToken(const Napi::CallbackInfo& info);

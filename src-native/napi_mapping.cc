@@ -68,11 +68,15 @@ NativeMapping::~NativeMapping() {
 }
 
 void NativeMapping::DetachBuffer() {
-  if (buffer_.IsEmpty()) return;
-  Napi::HandleScope scope(Env());
-  Napi::ArrayBuffer ab = buffer_.Value();
-  if (!ab.IsEmpty() && !ab.IsDetached()) ab.Detach();
-  buffer_.Reset();
+  if (!buffer_.IsEmpty()) {
+    Napi::HandleScope scope(Env());
+    Napi::ArrayBuffer ab = buffer_.Value();
+    if (!ab.IsEmpty() && !ab.IsDetached()) ab.Detach();
+    buffer_.Reset();
+  }
+  // Unmapped: nothing here will reach the device again (Unmap() checks mapped() before it
+  // touches owner_), so the parent need not be kept alive any longer.
+  device_.Reset();
 }
 
 Napi::Value NativeMapping::Mapped(const Napi::CallbackInfo& info) {
@@ -94,10 +98,6 @@ Napi::Value NativeMapping::Unmap(const Napi::CallbackInfo& info) {
 // which re-derives the precise error.
 
 namespace {
-
-struct AccessorData {
-  std::shared_ptr<MappingCore> core;
-};
 
 std::string Num(double d) {
   std::string s = std::to_string(d);
@@ -194,7 +194,7 @@ napi_value ReadAccessor(napi_env env, napi_callback_info cbinfo) {
   napi_value argv[1];
   void* data = nullptr;
   napi_get_cb_info(env, cbinfo, &argc, argv, nullptr, &data);
-  const MappingCore& core = *static_cast<AccessorData*>(data)->core;
+  const MappingCore& core = *static_cast<const MappingCore*>(data);
   size_t off;
   if (!FastOffset<T>(env, core, argv[0], &off)) return ThrowAccessError(env, core, argv[0], sizeof(T), false, nullptr);
   T value = core.Read<T>(off);
@@ -213,7 +213,7 @@ napi_value WriteAccessor(napi_env env, napi_callback_info cbinfo) {
   napi_value argv[2];
   void* data = nullptr;
   napi_get_cb_info(env, cbinfo, &argc, argv, nullptr, &data);
-  const MappingCore& core = *static_cast<AccessorData*>(data)->core;
+  const MappingCore& core = *static_cast<const MappingCore*>(data);
   size_t off;
   T value;
   if (!FastOffset<T>(env, core, argv[0], &off) || !core.writable() || !FastValue<T>(env, argv[1], &value)) {
@@ -227,14 +227,17 @@ napi_value WriteAccessor(napi_env env, napi_callback_info cbinfo) {
   return nullptr;  // undefined
 }
 
-void AddAccessor(Napi::Env env, Napi::Object target, const char* name, napi_callback cb,
-                 const std::shared_ptr<MappingCore>& core) {
-  auto* data = new AccessorData{core};
+// The function's data is the MappingCore itself, with no finalizer: the function holds its
+// NativeMapping's JS object (a property under the owner key), so the NativeMapping — and with it
+// the MappingCore it shares — lives at least as long as the function can be called. No per-function
+// finalizer means nothing per mapping waits for the event loop to be freed.
+void AddAccessor(Napi::Env env, Napi::Object target, const char* name, napi_callback cb, MappingCore* core,
+                 Napi::Object owner) {
   napi_value fn;
-  napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, data, &fn);
-  napi_add_finalizer(env, fn, data, [](napi_env, void* d, void*) { delete static_cast<AccessorData*>(d); }, nullptr,
-                     nullptr);
-  target.Set(name, Napi::Value(env, fn));
+  napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, core, &fn);
+  Napi::Function f(env, fn);
+  f.DefineProperty(Napi::PropertyDescriptor::Value(GetData(env)->owner_key.Value(), owner, napi_default));
+  target.Set(name, f);
 }
 
 }  // namespace
@@ -243,15 +246,17 @@ void AddAccessor(Napi::Env env, Napi::Object target, const char* name, napi_call
 Napi::Value NativeMapping::Accessors(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object o = Napi::Object::New(env);
-  AddAccessor(env, o, "read8", ReadAccessor<uint8_t>, core_);
-  AddAccessor(env, o, "read16", ReadAccessor<uint16_t>, core_);
-  AddAccessor(env, o, "read32", ReadAccessor<uint32_t>, core_);
-  AddAccessor(env, o, "read64", ReadAccessor<uint64_t>, core_);
-  AddAccessor(env, o, "write8", WriteAccessor<uint8_t>, core_);
-  AddAccessor(env, o, "write16", WriteAccessor<uint16_t>, core_);
-  AddAccessor(env, o, "write32", WriteAccessor<uint32_t>, core_);
-  AddAccessor(env, o, "write64", WriteAccessor<uint64_t>, core_);
-  AddAccessor(env, o, "doorbell32", WriteAccessor<uint32_t, true>, core_);
+  Napi::Object self = info.This().As<Napi::Object>();
+  MappingCore* core = core_.get();
+  AddAccessor(env, o, "read8", ReadAccessor<uint8_t>, core, self);
+  AddAccessor(env, o, "read16", ReadAccessor<uint16_t>, core, self);
+  AddAccessor(env, o, "read32", ReadAccessor<uint32_t>, core, self);
+  AddAccessor(env, o, "read64", ReadAccessor<uint64_t>, core, self);
+  AddAccessor(env, o, "write8", WriteAccessor<uint8_t>, core, self);
+  AddAccessor(env, o, "write16", WriteAccessor<uint16_t>, core, self);
+  AddAccessor(env, o, "write32", WriteAccessor<uint32_t>, core, self);
+  AddAccessor(env, o, "write64", WriteAccessor<uint64_t>, core, self);
+  AddAccessor(env, o, "doorbell32", WriteAccessor<uint32_t, true>, core, self);
   return o;
 }
 

@@ -16,6 +16,8 @@ namespace vfiocdx {
 
 namespace {
 
+std::vector<uint32_t> IrqSet(uint32_t flags, uint32_t start, uint32_t count, const std::vector<int>& fds);
+
 const char kBusDevices[] = "/sys/bus/cdx/devices/";
 const char kDriverName[] = "vfio-cdx";
 
@@ -26,7 +28,6 @@ std::string Basename(const std::string& path) {
   return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
-size_t PageSize() { return static_cast<size_t>(::sysconf(_SC_PAGESIZE)); }
 
 // The one vfio-dev/vfioM entry of a bound device, or "" when there is none.
 std::string VfioDevEntry(const Sys& sys, const std::string& base) {
@@ -176,9 +177,29 @@ void Device::CheckOpen(const char* what) const {
   if (closed()) throw UsageError("ERR_VFIO_CLOSED", std::string("device ") + name_ + " is closed (" + what + ")");
 }
 
+// The controller's reset (MC_CMD_CDX_DEVICE_RESET) quiesces the device's interrupts, and vfio-cdx
+// keeps its own MSI state without restoring them (cdx_dev_reset() has no reset_done hook for it),
+// so live vectors would never fire again. They are re-armed with the same eventfds: SET_IRQS
+// count 0 frees the IRQs and disables MSI at the controller, SET_IRQS EVENTFD enables it again and
+// rewrites every MSI message. If re-arming fails, MSI is left disabled and the error is thrown.
 void Device::Reset() {
   CheckOpen("reset");
   sys().Ioctl(fd_.get(), abi::VFIO_DEVICE_RESET, 0, "VFIO_DEVICE_RESET", name_);
+  if (msi_fds_.empty()) return;
+  std::vector<int> fds;
+  for (const auto& fd : msi_fds_) fds.push_back(fd.get());
+  auto off = IrqSet(abi::VFIO_IRQ_SET_DATA_NONE | abi::VFIO_IRQ_SET_ACTION_TRIGGER, 0, 0, {});
+  auto on = IrqSet(abi::VFIO_IRQ_SET_DATA_EVENTFD | abi::VFIO_IRQ_SET_ACTION_TRIGGER, 0,
+                   static_cast<uint32_t>(fds.size()), fds);
+  try {
+    sys().Ioctl(fd_.get(), abi::VFIO_DEVICE_SET_IRQS, reinterpret_cast<uintptr_t>(off.data()),
+                "VFIO_DEVICE_SET_IRQS", name_);
+    sys().Ioctl(fd_.get(), abi::VFIO_DEVICE_SET_IRQS, reinterpret_cast<uintptr_t>(on.data()),
+                "VFIO_DEVICE_SET_IRQS", name_);
+  } catch (...) {
+    DisableMsi();
+    throw;
+  }
 }
 
 // PROBE|SET: 0 when the device supports bus-master control; ENOTTY when the
@@ -209,7 +230,7 @@ std::shared_ptr<MappingCore> Device::Map(uint32_t index, uint64_t offset, uint64
   CheckOpen("map");
   if (index >= regions_.size()) throw UsageError("ERR_OUT_OF_RANGE", "no region " + std::to_string(index));
   const RegionInfo& r = regions_[index];
-  const uint64_t page = PageSize();
+  const uint64_t page = page_size();
   if (offset % page != 0 || length == 0 || offset > r.size || length > r.size - offset) {
     throw UsageError("ERR_OUT_OF_RANGE", "mapping [" + std::to_string(offset) + ", +" + std::to_string(length) +
                                              ") does not fit region " + std::to_string(index) + " page-aligned");
@@ -313,7 +334,7 @@ std::shared_ptr<DmaBufferCore> Device::AllocDma(uint64_t size, bool hugepages) {
   std::shared_ptr<DmaSpace> space = dma_space();
   dma_buffers_.erase(std::remove_if(dma_buffers_.begin(), dma_buffers_.end(), [](const auto& b) { return !b->live(); }),
                      dma_buffers_.end());
-  const uint64_t page = hugepages ? (uint64_t{2} << 20) : PageSize();
+  const uint64_t page = hugepages ? (uint64_t{2} << 20) : page_size();
   if (size == 0 || size > (uint64_t{1} << 46)) throw UsageError("ERR_OUT_OF_RANGE", "DMA size must be 1..2^46 bytes");
   uint64_t length = (size + page - 1) / page * page;
   std::string what = name_ + " DMA buffer";

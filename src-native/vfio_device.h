@@ -48,6 +48,8 @@ class Device {
   bool closed() const { return !fd_.valid(); }
   OpenPath path() const { return path_; }
   int group_number() const { return group_ ? group_->number() : -1; }
+  // The kernel's PAGE_SIZE (Kernel::PageSize): the unit of mapping offsets and lengths.
+  size_t page_size() const { return sys().kernel().PageSize(); }
   bool noiommu() const { return group_ && group_->noiommu(); }
   const std::string& node() const { return node_; }
   const std::shared_ptr<Kernel>& shared_kernel() const { return ctx_->sys()->shared_kernel(); }

@@ -15,7 +15,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { errnoNumber, invalidArgType, invalidArgValue, outOfRange } from '../errors';
+import { checkConstruct, errnoNumber, invalidArgType, invalidArgValue, invalidThis, kConstruct, outOfRange } from '../errors';
+import { checkDeviceName } from '../bus';
 import { Kernel } from '../kernel';
 import { native, type NativeKernelHandle } from '../native';
 
@@ -92,6 +93,8 @@ export interface MockKernelOptions {
   noiommuConfig?: boolean;
   /** vfio.enable_unsafe_noiommu_mode=1. */
   noiommuEnabled?: boolean;
+  /** CONFIG_CDX_BUS: false for a kernel without a CDX bus (no /sys/bus/cdx). Default true. */
+  cdxBus?: boolean;
   /** Whether the vfio-cdx driver is loaded. */
   vfioCdxLoaded?: boolean;
   /** vfio_iommu_type1 dma_entry_limit (default 65535). */
@@ -138,124 +141,153 @@ export interface MockCall {
   result: number;
 }
 
-const FAULT_OPS = ['ioctl', 'open', 'mmap', 'eventfd', 'sysfsRead', 'sysfsWrite', 'readDir', 'readLink', 'controller'];
-
 /** A mock kernel. Pass it to `new CdxBus({ kernel })`. */
 export class MockKernel extends Kernel {
   readonly kind = 'mock' as const;
   readonly #k: NativeKernelHandle;
   readonly #devices = new Map<string, MockDevice>();
 
-  private constructor(handle: NativeKernelHandle) {
-    super(handle);
+  /** @internal Use {@link MockKernel.create}, {@link MockKernel.fixture} or {@link MockKernel.attach}. */
+  constructor(token: unknown, handle: NativeKernelHandle) {
+    checkConstruct(token, 'MockKernel');
+    super(token, handle);
     this.#k = handle;
   }
 
-  /**
-   * A new mock kernel with the given profile and devices.
-   * @throws TypeError for an unknown profile or a device the kernel would not create
-   */
-  static create(options: MockKernelOptions = {}): MockKernel {
-    if (options === null || typeof options !== 'object') throw invalidArgType('options', 'of type object', options);
-    const { devices = [], ...config } = options;
-    if (!Array.isArray(devices)) throw invalidArgType('options.devices', 'an array', devices);
-    const kernel = new MockKernel(native().createMockKernel(config, devices.map(normalizeDevice)));
-    for (const d of devices) if (d.bound) kernel.#bind(d);
-    return kernel;
+  static #check(self: unknown): asserts self is MockKernel {
+    if (typeof self !== 'object' || self === null || !(#k in self)) throw invalidThis('MockKernel');
   }
 
-  // Binds as a boot script would: driver_override, then drivers_probe.
-  #bind(d: MockDeviceSpec): void {
-    const name = `cdx-${(d.bus ?? 0).toString(16).padStart(2, '0')}:${d.dev.toString(16).padStart(2, '0')}`;
-    this.#k.writeFile(`/sys/bus/cdx/devices/${name}/driver_override`, 'vfio-cdx');
-    this.#k.writeFile('/sys/bus/cdx/drivers_probe', name);
+  /**
+   * A new mock kernel with the given profile and devices. Every key and value is checked: an
+   * unknown key (`profle`, `msicount`), a value of the wrong type, an unknown profile or model is
+   * a TypeError/RangeError with an `ERR_*` code whose message lists what is valid, and nothing
+   * is created.
+   * @throws TypeError / RangeError as above; TypeError ERR_INVALID_ARG_VALUE for a device the
+   *   kernel would not create (two devices with one name, a model's region too small)
+   */
+  static create(options: MockKernelOptions = {}): MockKernel {
+    if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+      throw invalidArgType('options', 'of type object', options);
+    }
+    return new MockKernel(kConstruct, native().createMockKernel(options));
   }
 
   /**
    * A mock kernel with the bundled fixture: the two test devices that the VM
-   * tier's simulated controller also creates (fixtures/cdx-test-devices.json).
+   * tier's simulated controller also creates (fixtures/cdx-test-devices.json),
+   * unbound unless `bound` is true.
+   * @throws as {@link create}
    */
   static fixture(options: Omit<MockKernelOptions, 'devices'> & { bound?: boolean } = {}): MockKernel {
+    if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+      throw invalidArgType('options', 'of type object', options);
+    }
     const { bound = false, ...rest } = options;
+    if (typeof bound !== 'boolean') throw invalidArgType('options.bound', 'of type boolean', bound);
+    if ('devices' in rest) throw invalidArgValue('options.devices', (rest as { devices: unknown }).devices, 'is not an option of fixture() (it brings its own devices)');
     return MockKernel.create({ ...rest, devices: fixtureDevices().map((d) => ({ ...d, bound })) });
   }
 
   /**
    * The same mock kernel in another thread: pass {@link token} to a worker and
    * attach there. The kernel lives while any thread holds it.
+   * @throws TypeError ERR_INVALID_ARG_VALUE when no live mock kernel has that token
    */
   static attach(token: string): MockKernel {
     if (typeof token !== 'string') throw invalidArgType('token', 'of type string', token);
-    return new MockKernel(native().attachMockKernel(token));
+    return new MockKernel(kConstruct, native().attachMockKernel(token));
+  }
+
+  /** The names the mock accepts: profiles, models, ioctl requests, fault targets, option keys. */
+  static get schema(): MockSchema {
+    return native().mockSchema();
   }
 
   /** Identifies this kernel for {@link MockKernel.attach} in a worker. */
   get token(): string {
+    MockKernel.#check(this);
     return this.#k.mockToken();
   }
 
   /** The effective configuration (the profile plus overrides). */
   get config(): Readonly<Record<string, unknown>> {
+    MockKernel.#check(this);
     return this.#k.mockConfig();
   }
 
   /** Names of the CDX devices that exist now. */
   get devices(): string[] {
+    MockKernel.#check(this);
     return this.#k.mockDeviceNames();
   }
 
-  /** Hot-adds a device, as a controller rescan would. */
+  /**
+   * Hot-adds a device, as a controller rescan would (checked like {@link create}'s devices).
+   * @throws TypeError / RangeError for a bad spec; TypeError ERR_INVALID_ARG_VALUE when the kernel refuses it
+   */
   addDevice(spec: MockDeviceSpec): void {
-    this.#k.mockAddDevice(normalizeDevice(spec));
-    if (spec.bound) this.#bind(spec);
+    MockKernel.#check(this);
+    this.#k.mockAddDevice(spec);
   }
 
-  /** The control side of one device (what the hardware sees). */
+  /**
+   * The control side of one device (what the hardware sees). After a sysfs `remove` and a
+   * `rescan`, the device of that name is a new device: call this again to reach it.
+   * @throws TypeError ERR_INVALID_ARG_VALUE when the kernel has no such device
+   */
   device(name: string): MockDevice {
+    MockKernel.#check(this);
+    checkDeviceName(name);
+    const status = this.#k.mockStatus(name);
+    if (!status.exists) throw invalidArgValue('name', name, 'is not a device of this mock kernel');
     let d = this.#devices.get(name);
-    if (d === undefined) {
-      if (!this.#k.mockStatus(name).exists) throw invalidArgValue('name', name, 'is not a device of this mock kernel');
-      d = new MockDevice(this.#k, name);
+    if (d === undefined || d._instance !== status.instance) {
+      d = new MockDevice(kConstruct, this.#k, name, status.instance);
       this.#devices.set(name, d);
     }
     return d;
   }
 
-  /** Makes matching calls fail; see {@link FaultSpec}. */
+  /**
+   * Makes matching calls fail; see {@link FaultSpec}. The target is checked: an unknown ioctl
+   * name, controller operation, or a path fragment that no path this kernel serves (now, or once
+   * its devices are bound) contains is a TypeError ERR_INVALID_ARG_VALUE listing what is valid;
+   * `errno` must be an errno name ('EIO') or a positive errno number.
+   * @throws TypeError / RangeError as above
+   */
   injectFault(fault: FaultSpec): void {
-    if (fault === null || typeof fault !== 'object') throw invalidArgType('fault', 'of type object', fault);
-    const ops = FAULT_OPS.filter((k) => k in fault);
-    if (ops.length !== 1) throw invalidArgValue('fault', fault, `must name exactly one of ${FAULT_OPS.join(', ')}`);
-    const op = ops[0]!;
-    const errno = typeof fault.errno === 'number' ? Math.abs(fault.errno) : errnoNumber(fault.errno);
-    this.#k.mockInjectFault({
-      op,
-      match: String((fault as Record<string, unknown>)[op]),
-      device: fault.device ?? '',
-      errno,
-      times: fault.times ?? 1,
-      skip: fault.skip ?? 0,
-    });
+    MockKernel.#check(this);
+    if (fault === null || typeof fault !== 'object' || Array.isArray(fault)) {
+      throw invalidArgType('fault', 'of type object', fault);
+    }
+    const errno = (fault as { errno?: unknown }).errno;
+    this.#k.mockInjectFault(typeof errno === 'string' ? { ...fault, errno: errnoNumber(errno) } : fault);
   }
 
   /** Removes every injected fault. */
   clearFaults(): void {
+    MockKernel.#check(this);
     this.#k.mockClearFaults();
   }
 
   /** Whether the simulated caller holds CAP_SYS_RAWIO (needed for no-IOMMU groups). */
   set capSysRawio(on: boolean) {
+    MockKernel.#check(this);
+    if (typeof on !== 'boolean') throw invalidArgType('capSysRawio', 'of type boolean', on);
     this.#k.mockSetCapSysRawio(on);
   }
 
   /** Starts recording every seam call (see {@link takeTrace}). */
   startTrace(): void {
+    MockKernel.#check(this);
     this.#k.mockTakeTrace();
     this.#k.mockSetTracing(true);
   }
 
   /** Stops recording and returns the calls recorded since {@link startTrace}. */
   takeTrace(): MockCall[] {
+    MockKernel.#check(this);
     const calls = this.#k.mockTakeTrace();
     this.#k.mockSetTracing(false);
     return calls;
@@ -263,28 +295,71 @@ export class MockKernel extends Kernel {
 
   /** Emulated objects (fds and mappings) the mock holds now: 0 when nothing leaked. */
   openObjects(): number {
+    MockKernel.#check(this);
     return this.#k.mockOpenObjects();
   }
 }
 
-/** The device side of a mock device. */
+/** The names {@link MockKernel.create} and {@link MockKernel.injectFault} accept. */
+export interface MockSchema {
+  profiles: string[];
+  models: string[];
+  ioctls: string[];
+  controllerOps: string[];
+  faultOps: string[];
+  configKeys: string[];
+  deviceKeys: string[];
+  regionKeys: string[];
+  faultKeys: string[];
+}
+
+/**
+ * The device side of one mock device: one device, not one name. Once its removal has begun, its
+ * MockDevice says `exists === false`; once it is gone, every other member throws
+ * ERR_VFIO_MOCK_DEVICE_GONE, even when a rescan has made a new device of the same name (reach that
+ * one with `kernel.device(name)`).
+ */
 export class MockDevice {
   /** The device name, 'cdx-BB:DD'. */
   readonly name: string;
   readonly #k: NativeKernelHandle;
+  readonly #instance: number;
   readonly #regions = new Map<number, Uint8Array>();
 
   /** @internal */
-  constructor(k: NativeKernelHandle, name: string) {
+  constructor(token: unknown, k: NativeKernelHandle, name: string, instance: number) {
+    checkConstruct(token, 'MockDevice');
     this.#k = k;
     this.name = name;
+    this.#instance = instance;
   }
 
-  /** The device's own memory of region `index`: the bytes the hardware sees. */
+  /** @internal */
+  get _instance(): number {
+    return this.#instance;
+  }
+
+  // The status of the device `self` is; throws for a wrong `this` and once the device is gone.
+  static #status(self: unknown): ReturnType<NativeKernelHandle['mockStatus']> {
+    if (typeof self !== 'object' || self === null || !(#k in self)) throw invalidThis('MockDevice');
+    const d = self as MockDevice;
+    const s = d.#k.mockStatus(d.name);
+    // Removal in progress (the kernel's device_del has begun, e.g. `remove` blocked on an open fd)
+    // still reaches this device; once it is gone, or replaced by a rescan, nothing does.
+    if (s.instance !== d.#instance) throw deviceGone(d.name, s.instance !== 0);
+    return s;
+  }
+
+  /**
+   * The device's own memory of region `index`: the bytes the hardware sees.
+   * @throws RangeError for a region the device does not have; ERR_VFIO_MOCK_DEVICE_GONE
+   */
   region(index: number): Uint8Array {
+    MockDevice.#status(this);
+    if (typeof index !== 'number') throw invalidArgType('index', 'of type number', index);
     let r = this.#regions.get(index);
     if (r === undefined) {
-      r = new Uint8Array(this.#k.mockRegion(this.name, index));
+      r = new Uint8Array(this.#k.mockRegion(this.name, this.#instance, index));
       this.#regions.set(index, r);
     }
     return r;
@@ -292,32 +367,32 @@ export class MockDevice {
 
   /** Whether the controller has bus mastering enabled. */
   get busMaster(): boolean {
-    return this.#k.mockStatus(this.name).busMaster;
+    return MockDevice.#status(this).busMaster;
   }
 
   /** Controller resets so far (open, last close, VFIO_DEVICE_RESET, sysfs reset). */
   get resets(): number {
-    return this.#k.mockStatus(this.name).resets;
+    return MockDevice.#status(this).resets;
   }
 
   /** The bound driver, or null. */
   get driver(): string | null {
-    return this.#k.mockStatus(this.name).driver || null;
+    return MockDevice.#status(this).driver || null;
   }
 
   /** VFIO open count (the kernel runs open_device/close_device at 0↔1). */
   get openCount(): number {
-    return this.#k.mockStatus(this.name).openCount;
+    return MockDevice.#status(this).openCount;
   }
 
   /** Whether MSI is enabled at the controller. */
   get msiEnabled(): boolean {
-    return this.#k.mockStatus(this.name).msiEnabled;
+    return MockDevice.#status(this).msiEnabled;
   }
 
   /** DMA accesses by the device that faulted (unmapped IOVA, no permission, bus master off). */
   get dmaErrors(): number {
-    return this.#k.mockStatus(this.name).dmaErrors;
+    return MockDevice.#status(this).dmaErrors;
   }
 
   /**
@@ -325,63 +400,68 @@ export class MockDevice {
    * kernel has MSI enabled and a trigger on the vector (the eventfd gets +1).
    * Callable from any thread (attach the kernel there with MockKernel.attach).
    * @returns true when delivered; false when lost (MSI off or no trigger on the vector)
-   * @throws RangeError for a vector the device does not have
+   * @throws RangeError for a vector the device does not have; ERR_VFIO_MOCK_DEVICE_GONE
    */
   raiseMsi(vector: number): boolean {
+    MockDevice.#status(this);
+    if (typeof vector !== 'number') throw invalidArgType('vector', 'of type number', vector);
+    if (!Number.isInteger(vector) || vector < 0 || vector > 0xffffffff) {
+      throw outOfRange('vector', 'an integer >= 0', vector);
+    }
     const rc = this.#k.mockRaiseMsi(this.name, vector);
     if (rc === -22) throw outOfRange('vector', `below the device's MSI count`, vector);
+    if (rc === -19) throw deviceGone(this.name, false);
     return rc === 0;
   }
 
-  /** Reads `length` bytes at `iova` as the device would (through its IOMMU). @returns the bytes, or the -errno of the fault */
+  /**
+   * Reads `length` bytes at `iova` as the device would (through its IOMMU).
+   * @returns the bytes, or the -errno of the fault (see the README: -EFAULT unmapped, -EPERM bus master off, ...)
+   * @throws TypeError / RangeError for bad arguments; ERR_VFIO_MOCK_DEVICE_GONE
+   */
   dmaRead(iova: bigint, length: number): Uint8Array | number {
+    MockDevice.#status(this);
+    checkIova(iova);
+    if (typeof length !== 'number') throw invalidArgType('length', 'of type number', length);
+    if (!Number.isSafeInteger(length) || length < 0 || length > kMaxDma) {
+      throw outOfRange('length', `an integer >= 0 and <= ${kMaxDma}`, length);
+    }
     const out = new Uint8Array(length);
     const rc = this.#k.mockDmaRead(this.name, iova, out);
     return rc === 0 ? out : rc;
   }
 
-  /** Writes `bytes` at `iova` as the device would. @returns 0, or the -errno of the fault */
+  /**
+   * Writes `bytes` at `iova` as the device would.
+   * @returns 0, or the -errno of the fault
+   * @throws TypeError / RangeError for bad arguments; ERR_VFIO_MOCK_DEVICE_GONE
+   */
   dmaWrite(iova: bigint, bytes: Uint8Array): number {
+    MockDevice.#status(this);
+    checkIova(iova);
+    if (!(bytes instanceof Uint8Array)) throw invalidArgType('bytes', 'an instance of Uint8Array', bytes);
     return this.#k.mockDmaWrite(this.name, iova, bytes);
   }
 
-  /** False once the device was removed. */
+  /** False once this device was removed (even if a rescan made a new one of the same name). */
   get exists(): boolean {
-    return this.#k.mockStatus(this.name).exists;
+    if (typeof this !== 'object' || this === null || !(#k in this)) throw invalidThis('MockDevice');
+    const s = this.#k.mockStatus(this.name);
+    return s.exists && s.instance === this.#instance;
   }
 }
 
-function int(v: unknown, name: string, max: number, fallback?: number): number {
-  if (v === undefined && fallback !== undefined) return fallback;
-  if (typeof v !== 'number') throw invalidArgType(name, 'of type number', v);
-  if (!Number.isInteger(v) || v < 0 || v > max) throw invalidArgValue(name, v, `must be an integer 0..${max}`);
-  return v;
+const kMaxDma = 2 ** 30;
+
+function checkIova(iova: unknown): void {
+  if (typeof iova !== 'bigint') throw invalidArgType('iova', 'of type bigint', iova);
+  if (BigInt.asUintN(64, iova) !== iova) throw outOfRange('iova', '>= 0n and < 2n ** 64n', iova);
 }
 
-function normalizeDevice(d: MockDeviceSpec, i = 0): object {
-  if (d === null || typeof d !== 'object') throw invalidArgType(`devices[${i}]`, 'of type object', d);
-  const regions = d.regions ?? [];
-  if (!Array.isArray(regions)) throw invalidArgType('regions', 'an array', regions);
-  return {
-    bus: int(d.bus, 'bus', 0xf, 0),
-    dev: int(d.dev, 'dev', 0xff),
-    vendorId: int(d.vendorId, 'vendorId', 0xffff, 0x10ee),
-    deviceId: int(d.deviceId, 'deviceId', 0xffff),
-    subsystemVendorId: int(d.subsystemVendorId, 'subsystemVendorId', 0xffff, 0),
-    subsystemDeviceId: int(d.subsystemDeviceId, 'subsystemDeviceId', 0xffff, 0),
-    classCode: int(d.classCode, 'classCode', 0xffffff, 0),
-    revision: int(d.revision, 'revision', 0xff, 0),
-    msiCount: int(d.msiCount, 'msiCount', 2048, 0),
-    model: d.model ?? '',
-    iommuGroup: d.iommuGroup === undefined ? -1 : int(d.iommuGroup, 'iommuGroup', 0x7fffffff),
-    busMasterSupported: d.busMasterSupported ?? true,
-    regions: regions.map((r) => ({
-      size: int(r.size, 'regions[].size', Number.MAX_SAFE_INTEGER),
-      addr: r.addr === undefined ? 0 : BigInt(r.addr),
-      readOnly: r.readOnly ?? false,
-      init: r.init === undefined ? undefined : Uint8Array.from(r.init as ArrayLike<number>),
-    })),
-  };
+function deviceGone(name: string, renamed: boolean): Error {
+  return Object.assign(new Error(`mock device ${name} was removed` +
+    (renamed ? ' (a rescan made a new device of that name: reach it with kernel.device(name))' : '')),
+  { code: 'ERR_VFIO_MOCK_DEVICE_GONE' });
 }
 
 interface FixtureFile {

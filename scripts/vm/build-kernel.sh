@@ -36,7 +36,7 @@ JOBS=${VFIO_CDX_VM_JOBS:-$(nproc)}
 SIM_SRC=kernel/cdx-sim/cdx_sim.c
 FIXTURE=fixtures/cdx-test-devices.json
 # what the build needs, plus what running the VM needs (one apt-get for all)
-BUILD_PKGS="$VM_SRC_PKG build-essential bc bison flex libelf-dev libssl-dev cpio xz-utils patch"
+BUILD_PKGS="$VM_SRC_PKG build-essential bc bison flex libelf-dev libssl-dev cpio xz-utils patch rsync"
 ARCH_PKGS_x86_64="qemu-system-x86 busybox-static"
 ARCH_PKGS_arm64="gcc-aarch64-linux-gnu qemu-system-arm device-tree-compiler"
 

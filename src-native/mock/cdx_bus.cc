@@ -131,6 +131,7 @@ int MockKernel::Impl::CdxDeviceAdd(const DeviceSpec& spec, std::string* error) {
   if (!devices.count(BusName(spec.bus))) CdxBusAdd(spec.bus);
   auto dev = std::make_unique<CdxDevice>();
   dev->name = name;
+  dev->instance = next_instance++;
   dev->bus_num = spec.bus;
   dev->dev_num = spec.dev;
   dev->spec = spec;

@@ -17,6 +17,7 @@
 #include <cstring>
 
 #include "mock_internal.h"
+#include "uaccess.h"
 
 namespace vfiocdx {
 namespace mock {
@@ -47,6 +48,16 @@ const ModelInfo* FindModel(const std::string& name) {
   return nullptr;
 }
 
+}  // namespace
+
+std::vector<std::string> ModelNames() {
+  std::vector<std::string> out;
+  for (const ModelInfo& m : kModels) out.push_back(m.name);
+  return out;
+}
+
+namespace {
+
 const char* FaultName(DevConfig type) {
   switch (type) {
     case DevConfig::kReset: return "reset";
@@ -57,18 +68,15 @@ const char* FaultName(DevConfig type) {
   }
 }
 
-// One process_vm_{read,write}v over `segs`, batched by IOV_MAX; true iff every byte moved.
+// Copies through the mock's user-access layer (uaccess.h), segment by segment; true iff every
+// byte moved. A user mapping that vanished is a failed copy, never a crash.
 bool CopyProcessMemory(uint8_t* local, const std::vector<iovec>& segs, bool to_process) {
   size_t done = 0;
-  for (size_t i = 0; i < segs.size(); i += IOV_MAX) {
-    size_t cnt = std::min<size_t>(IOV_MAX, segs.size() - i);
-    size_t bytes = 0;
-    for (size_t j = i; j < i + cnt; j++) bytes += segs[j].iov_len;
-    iovec l = {local + done, bytes};
-    ssize_t n = to_process ? process_vm_writev(getpid(), &l, 1, &segs[i], cnt, 0)
-                           : process_vm_readv(getpid(), &l, 1, &segs[i], cnt, 0);
-    if (n != static_cast<ssize_t>(bytes)) return false;
-    done += bytes;
+  for (const iovec& seg : segs) {
+    uintptr_t user = reinterpret_cast<uintptr_t>(seg.iov_base);
+    int ret = to_process ? CopyToUser(user, local + done, seg.iov_len) : CopyFromUser(local + done, user, seg.iov_len);
+    if (ret) return false;
+    done += seg.iov_len;
   }
   return true;
 }
@@ -368,7 +376,7 @@ DmaResult MockKernel::Impl::DmaTranslate(CdxDevice* dev, uint64_t iova, size_t l
 }
 
 // One DMA access: translate the whole range, then copy, both under the mutex (so an UNMAP cannot
-// run in between). The copy goes through process_vm_readv/writev, which turns a vanished user
+// run in between). The copy goes through the user-access layer (uaccess.h), which turns a vanished user
 // mapping into an error instead of a crash. Any error counts in dev->dma_errors.
 DmaResult MockKernel::Impl::DeviceDma(CdxDevice* dev, uint64_t iova, void* buf, size_t len, bool write) {
   std::vector<iovec> segs;

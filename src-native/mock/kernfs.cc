@@ -151,11 +151,11 @@ Node MockKernel::Impl::LookupSys(const std::vector<std::string>& c) {
   if (n == 1) return Dir();
   if (c[1] == "bus") {
     if (n == 2) return Dir();
-    if (c[2] != "cdx") return Node();
+    if (c[2] != "cdx" || !config.cdx_bus) return Node();
     return LookupCdxDir(c);
   }
   if (c[1] == "devices") {
-    if ((n >= 3 && c[2] != "platform") || (n >= 4 && c[3] != "cdx-mock")) return Node();
+    if ((n >= 3 && c[2] != "platform") || (n >= 4 && (c[3] != "cdx-mock" || !config.cdx_bus))) return Node();
     if (n <= 4) return Dir();
     CdxDevice* bus = LiveDevice(c[4]);
     if (!bus || !bus->is_bus) return Node();
@@ -567,6 +567,76 @@ int MockKernel::Stat(const std::string& path, struct stat* st) {
   int ret = impl_->StatPath(path, st);
   impl_->Trace("stat", path, -1, ret);
   return ret;
+}
+
+}  // namespace mock
+}  // namespace vfiocdx
+
+namespace vfiocdx {
+namespace mock {
+namespace {
+
+// Digits do not make a typo: "vfio3" and "vfio0", "cdx-00:01" and "cdx-00:00" are the same shape.
+std::string DigitShape(const std::string& s) {
+  std::string out;
+  bool in_digits = false;
+  for (char c : s) {
+    bool digit = c >= '0' && c <= '9';
+    if (!digit) out.push_back(c);
+    else if (!in_digits) out.push_back('0');
+    in_digits = digit;
+  }
+  return out;
+}
+
+}  // namespace
+
+// Every path of the tree below `path`, links listed but followed only where they lead down
+// (device links under bus/cdx/devices and iommu_groups/N/devices; never subsystem, driver,
+// iommu_group, which lead back up).
+void MockKernel::Impl::CollectPaths(const std::string& path, int depth, std::vector<std::string>* out) {
+  out->push_back(path);
+  std::vector<std::string> names;
+  if (depth == 0 || ReadDirPath(path, &names) < 0) return;
+  for (const std::string& n : names) {
+    std::string child = path == "/" ? "/" + n : path + "/" + n;
+    if (n == "subsystem" || n == "driver" || n == "iommu_group") {
+      out->push_back(child);
+      continue;
+    }
+    CollectPaths(child, depth - 1, out);
+  }
+}
+
+bool MockKernel::ServesPath(const std::string& fragment, std::vector<std::string>* examples) {
+  Lock lk(impl_->mu);
+  std::vector<std::string> paths;
+  impl_->CollectPaths("/", 9, &paths);
+  // What binding adds, for each device: device nodes, the vfio-dev entry, the driver and group links.
+  for (auto& kv : impl_->devices) {
+    const CdxDevice* dev = kv.second.get();
+    if (dev->is_bus) continue;
+    const std::string base = "/sys/bus/cdx/devices/" + dev->name;
+    for (const char* p : {"/driver", "/iommu_group", "/vfio-dev/vfio0/dev"}) paths.push_back(base + p);
+    paths.push_back("/sys/kernel/iommu_groups/0/devices/" + dev->name);
+  }
+  for (const char* p : {"/dev/vfio/0", "/dev/vfio/noiommu-0", "/dev/vfio/devices/vfio0", "/dev/vfio/vfio",
+                        "/dev/iommu", "/sys/kernel/iommu_groups/0/name"}) {
+    paths.push_back(p);
+  }
+  const std::string shape = DigitShape(fragment);
+  for (const std::string& p : paths) {
+    if (DigitShape(p).find(shape) != std::string::npos) return true;
+  }
+  if (examples) {
+    for (const char* p : {"/sys/bus/cdx/drivers/vfio-cdx/bind", "/sys/bus/cdx/drivers_probe", "/sys/bus/cdx/rescan",
+                          "/sys/bus/cdx/devices/cdx-00:00/driver_override", "/sys/bus/cdx/devices/cdx-00:00/remove",
+                          "/sys/bus/cdx/devices/cdx-00:00/reset", "/sys/kernel/iommu_groups/", "/dev/vfio/vfio",
+                          "/dev/vfio/N", "/dev/vfio/devices/vfioN", "/dev/iommu"}) {
+      examples->push_back(p);
+    }
+  }
+  return false;
 }
 
 }  // namespace mock

@@ -60,6 +60,7 @@ struct RegionMemory {
 // Owned by Impl::devices; freed by CdxUnregisterDevice() once nothing can reach it.
 struct CdxDevice {
   std::string name;                   // cdx-BB:DD or, for a bus, cdx-BB
+  uint64_t instance = 0;              // serial number: a device re-added by a rescan is a new instance
   bool is_bus = false;
   uint8_t bus_num = 0;
   uint8_t dev_num = 0;
@@ -290,6 +291,7 @@ struct MockKernel::Impl {
   std::vector<DeviceSpec> scan_list;     // what the controller's scan() finds (AddDevice order)
   std::vector<std::unique_ptr<RegionMemory>> regions;
   uint64_t next_region_addr = 0x20000000000ull;
+  uint64_t next_instance = 1;            // CdxDevice::instance of the next device added
   bool drivers_autoprobe = true;
   bool noiommu_param = false;            // vfio.enable_unsafe_noiommu_mode
   // drivers/iommu
@@ -323,6 +325,10 @@ struct MockKernel::Impl {
   void Trace(const char* op, const std::string& name, int fd, long result);
   std::string IoctlName(int fd, unsigned long request);
   std::string FileDeviceName(int fd);
+  // mmap(2) of real memory placed as a kernel with PAGE_SIZE `page_size` would place it: unless
+  // MAP_FIXED, at an address aligned to page_size, even when the host's pages are smaller.
+  // Returns 0 or -errno.
+  int PageMmap(void* addr, size_t length, int prot, int flags, int fd, uint64_t offset, void** out);
   void UnmapRange(uintptr_t start, size_t length);
   size_t PageRound(uint64_t n) const { return static_cast<size_t>((n + page_size - 1) / page_size * page_size); }
 
@@ -335,6 +341,7 @@ struct MockKernel::Impl {
   Node LookupIommuGroups(const std::vector<std::string>& c);
   Node LookupDev(const std::vector<std::string>& c);
   std::vector<std::string> DirCandidates();
+  void CollectPaths(const std::string& path, int depth, std::vector<std::string>* out);
   int ListDir(const std::string& canonical, std::vector<std::string>* names);
   int ShowAttr(const Node& node, std::string* out);
   long StoreAttr(const Node& node, const std::string& data, Lock& lk);

@@ -50,11 +50,16 @@ bool ProfileConfig(const std::string& name, KernelConfig* out) {
   return true;
 }
 
+std::vector<std::string> ProfileNames() { return {"linux-6.12", "linux-6.12-iommufd", "cdev", "iommufd-compat", "noiommu"}; }
+
+std::vector<std::string> ControllerOpNames() { return {"reset", "set_master", "clear_master", "msi_enable"}; }
+
 // ---- Impl lifetime
 
 MockKernel::Impl::Impl(const KernelConfig& c) : config(c) {
   host_page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
   page_size = config.page_size ? config.page_size : host_page;
+  config.page_size = page_size;  // what config() reports: the kernel's PAGE_SIZE, never 0
   noiommu_param = config.noiommu_config && config.noiommu_enabled;
 }
 
@@ -137,6 +142,32 @@ void MockKernel::Impl::CloseFd(int fd) {
 }
 
 // Drops the vmas in [start, start+length); partial overlaps are split like split_vma().
+int MockKernel::Impl::PageMmap(void* addr, size_t length, int prot, int flags, int fd, uint64_t offset, void** out) {
+  if (page_size <= host_page || (flags & MAP_FIXED)) {
+    void* p = mmap(addr, length, prot, flags, fd, static_cast<off_t>(offset));
+    if (p == MAP_FAILED) return -errno;
+    *out = p;
+    return 0;
+  }
+  // Reserve enough address space to find an aligned start, map over it, give back the rest.
+  size_t slack = page_size - host_page;
+  void* r = mmap(addr, length + slack, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (r == MAP_FAILED) return -errno;
+  uintptr_t base = reinterpret_cast<uintptr_t>(r);
+  uintptr_t start = (base + page_size - 1) & ~(static_cast<uintptr_t>(page_size) - 1);
+  void* p = mmap(reinterpret_cast<void*>(start), length, prot, flags | MAP_FIXED, fd, static_cast<off_t>(offset));
+  if (p == MAP_FAILED) {
+    int err = errno;
+    munmap(r, length + slack);
+    return -err;
+  }
+  if (start > base) munmap(r, start - base);
+  uintptr_t end = start + length;
+  if (base + length + slack > end) munmap(reinterpret_cast<void*>(end), base + length + slack - end);
+  *out = p;
+  return 0;
+}
+
 void MockKernel::Impl::UnmapRange(uintptr_t start, size_t length) {
   uintptr_t end = start + (length + host_page - 1) / host_page * host_page;
   auto it = vmas.lower_bound(start);
@@ -217,6 +248,14 @@ const char* const kIommufdNames[] = {
 
 }  // namespace
 
+std::vector<std::string> IoctlNames() {
+  std::vector<std::string> out;
+  for (const char* n : kVfioNames) out.push_back(n);
+  for (const char* n : kVfioIommuNames) out.push_back(n);
+  for (const char* n : kIommufdNames) out.push_back(n);
+  return out;
+}
+
 // The ioctl's name as the fd's object type reads it (0x3b70 is VFIO_IOMMU_GET_INFO on a container,
 // VFIO_DEVICE_GET_PCI_HOT_RESET_INFO on a device); unknown numbers print as hex.
 std::string MockKernel::Impl::IoctlName(int fd, unsigned long request) {
@@ -259,6 +298,9 @@ std::shared_ptr<MockKernel> MockKernel::Create(const KernelConfig& config, std::
 }
 
 MockKernel::MockKernel(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+// Fixed at boot, so no lock: any thread may ask.
+size_t MockKernel::PageSize() const { return impl_->page_size; }
 MockKernel::~MockKernel() = default;
 
 int MockKernel::Open(const std::string& path, int flags) {
@@ -312,11 +354,12 @@ int MockKernel::Mmap(void* addr, size_t length, int prot, int flags, int fd, int
   if (ret != 0) {
     // injected
   } else if (!f || (flags & MAP_ANONYMOUS)) {  // MAP_ANONYMOUS ignores fd (ksys_mmap_pgoff)
-    void* p = mmap(addr, length, prot, flags, fd, static_cast<off_t>(offset));
-    if (p == MAP_FAILED) {
-      ret = -errno;
-    } else {
-      impl_->UnmapRange(reinterpret_cast<uintptr_t>(p), length);
+    // do_mmap(): the length rounds up to PAGE_SIZE, and so does the address's alignment.
+    size_t len = impl_->PageRound(length);
+    void* p = nullptr;
+    ret = length == 0 || len == 0 ? -EINVAL : impl_->PageMmap(addr, len, prot, flags, fd, static_cast<uint64_t>(offset), &p);
+    if (ret == 0) {
+      impl_->UnmapRange(reinterpret_cast<uintptr_t>(p), len);
       *out = p;
     }
   } else if (f->kind == FileKind::kDevice) {
@@ -328,10 +371,19 @@ int MockKernel::Mmap(void* addr, size_t length, int prot, int flags, int fd, int
   return ret;
 }
 
+// __vm_munmap() → do_vmi_munmap(): the start must be page-aligned and the length rounds up to
+// PAGE_SIZE, the kernel's page, which may be larger than the host's.
 int MockKernel::Munmap(void* addr, size_t length) {
   Lock lk(impl_->mu);
-  int ret = munmap(addr, length) < 0 ? -errno : 0;
-  if (ret == 0) impl_->UnmapRange(reinterpret_cast<uintptr_t>(addr), length);
+  uintptr_t start = reinterpret_cast<uintptr_t>(addr);
+  size_t len = impl_->PageRound(length);
+  int ret;
+  if ((start & (impl_->page_size - 1)) || length == 0 || len == 0) {
+    ret = -EINVAL;
+  } else {
+    ret = munmap(addr, len) < 0 ? -errno : 0;
+  }
+  if (ret == 0) impl_->UnmapRange(start, len);
   impl_->Trace("munmap", "", -1, ret);
   return ret;
 }
@@ -391,6 +443,10 @@ const KernelConfig& MockKernel::config() const { return impl_->config; }
 // the device is also given driver_override=vfio-cdx and probed (a probe error leaves it unbound).
 int MockKernel::AddDevice(const DeviceSpec& spec, std::string* error) {
   Lock lk(impl_->mu);
+  if (!impl_->config.cdx_bus) {
+    if (error) *error = "this kernel has no CDX bus (cdxBus: false): no controller can add a device";
+    return -ENODEV;
+  }
   int ret = impl_->CdxDeviceAdd(spec, error);
   if (ret) return ret;
   impl_->scan_list.push_back(spec);
@@ -404,11 +460,13 @@ int MockKernel::AddDevice(const DeviceSpec& spec, std::string* error) {
   return 0;
 }
 
-int MockKernel::DeviceRegion(const std::string& device, uint32_t index, uint8_t** data, size_t* size) {
+int MockKernel::DeviceRegion(const std::string& device, uint64_t instance, uint32_t index, uint8_t** data,
+                             size_t* size) {
   Lock lk(impl_->mu);
   auto it = impl_->devices.find(device);
   if (it == impl_->devices.end() || it->second->is_bus) return -ENODEV;
   CdxDevice* dev = it->second.get();
+  if (instance != 0 && dev->instance != instance) return -ESTALE;
   if (index >= dev->res.size()) return -EINVAL;
   *data = dev->res[index]->view;
   *size = static_cast<size_t>(dev->res[index]->size);
@@ -422,6 +480,7 @@ DeviceStatus MockKernel::Status(const std::string& device) {
   if (it == impl_->devices.end() || it->second->is_bus) return st;
   const CdxDevice* dev = it->second.get();
   st.exists = !dev->dead;
+  st.instance = dev->instance;
   st.bus_master = dev->bus_master;
   st.resets = dev->resets;
   st.driver = dev->bound ? "vfio-cdx" : "";

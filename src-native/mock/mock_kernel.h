@@ -49,6 +49,7 @@ struct KernelConfig {
   bool vfio_cdx_detach_ioas = false;   // vfio-cdx has .detach_ioas (upstream 6.12 does not: probe -EINVAL with iommufd)
   bool noiommu_config = false;         // CONFIG_VFIO_NOIOMMU=y
   bool noiommu_enabled = false;        // vfio.enable_unsafe_noiommu_mode=1
+  bool cdx_bus = true;                 // CONFIG_CDX_BUS: /sys/bus/cdx exists (false: a kernel without the bus)
   bool vfio_cdx_loaded = true;         // /sys/bus/cdx/drivers/vfio-cdx exists
   bool cap_sys_rawio = true;           // the simulated caller holds CAP_SYS_RAWIO
   size_t page_size = 0;                // 0: the host's; else a multiple of it (4K/16K/64K)
@@ -65,6 +66,12 @@ struct KernelConfig {
 //   noiommu             no IOMMU, CONFIG_VFIO_NOIOMMU + enable_unsafe_noiommu_mode, IOMMUFD=y with the
 //                       detach_ioas fix (what the project's VM kernel is): noiommu-N groups, no cdev
 bool ProfileConfig(const std::string& name, KernelConfig* out);
+
+// The names the control side accepts, for input validation and for error messages that list them.
+std::vector<std::string> ProfileNames();
+std::vector<std::string> ModelNames();         // DeviceSpec::model values other than ""
+std::vector<std::string> IoctlNames();         // every request name a kIoctl fault can match
+std::vector<std::string> ControllerOpNames();  // what a kController fault can match
 
 struct RegionSpec {
   uint64_t size = 0;            // > 0
@@ -95,6 +102,7 @@ struct DeviceSpec {
 // Device-side state, for tests.
 struct DeviceStatus {
   bool exists = false;
+  uint64_t instance = 0;        // which device of that name: a device re-added by a rescan is a new one
   bool bus_master = false;
   uint64_t resets = 0;          // controller resets (open, last close, VFIO_DEVICE_RESET, sysfs reset)
   std::string driver;           // "" when unbound
@@ -148,6 +156,7 @@ class MockKernel : public Kernel {
   int ReadFile(const std::string& path, std::string* contents) override;
   long WriteFile(const std::string& path, const std::string& data) override;
   int Stat(const std::string& path, struct stat* st) override;
+  size_t PageSize() const override;  // the emulated PAGE_SIZE (KernelConfig::page_size)
   const char* Name() const override { return "mock"; }
 
   // ---- control side (tests, simulated hardware)
@@ -155,7 +164,8 @@ class MockKernel : public Kernel {
   // Adds a device as the controller's scan would (0, or -errno with *error set).
   int AddDevice(const DeviceSpec& spec, std::string* error);
   // Device-side view of region memory. The pointer stays valid for the MockKernel's lifetime.
-  int DeviceRegion(const std::string& device, uint32_t index, uint8_t** data, size_t* size);
+  // `instance` (DeviceStatus::instance), when not 0, must be the device's: -ESTALE otherwise.
+  int DeviceRegion(const std::string& device, uint64_t instance, uint32_t index, uint8_t** data, size_t* size);
   DeviceStatus Status(const std::string& device);
   std::vector<std::string> DeviceNames();
   // The device raises MSI vector `vector` (what the cdx-test model does when MSI_DOORBELL is written):
@@ -176,6 +186,10 @@ class MockKernel : public Kernel {
   int DmaRead(const std::string& device, uint64_t iova, void* dst, size_t len);
   int DmaWrite(const std::string& device, uint64_t iova, const void* src, size_t len);
   void InjectFault(const Fault& fault);
+  // Whether `fragment` is part of a path this kernel serves now, or would serve for one of its
+  // devices once bound (device nodes, vfio-dev entries, group links): a path fault that can never
+  // match is a typo. On false, *examples gets a few paths it does serve.
+  bool ServesPath(const std::string& fragment, std::vector<std::string>* examples);
   void ClearFaults();
   void SetCapSysRawio(bool on);
   void SetTracing(bool on);

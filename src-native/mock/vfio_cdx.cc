@@ -155,10 +155,7 @@ int MockKernel::Impl::VfioCdxMmap(VfioDevice* vdev, uint64_t pgoff, size_t size,
   uint64_t in_region = pgoff & ((uint64_t{1} << (abi::kVfioCdxOffsetShift - shift)) - 1);
   uint64_t base = in_region << shift;
   if (base + size > region.size) return -EINVAL;
-  void* p = mmap(addr, size, prot, flags, vdev->dev->res[index]->memfd, static_cast<off_t>(base));
-  if (p == MAP_FAILED) return -errno;
-  *out = p;
-  return 0;
+  return PageMmap(addr, size, prot, flags, vdev->dev->res[index]->memfd, base, out);
 }
 
 }  // namespace mock

@@ -222,7 +222,7 @@ uint64_t ReadEventfd(int fd) {
 uint32_t Reg(MockKernel& k, const std::string& dev, uint32_t off) {
   uint8_t* p = nullptr;
   size_t size = 0;
-  if (k.DeviceRegion(dev, 0, &p, &size) != 0) return 0xffffffff;
+  if (k.DeviceRegion(dev, 0, 0, &p, &size) != 0) return 0xffffffff;
   return __atomic_load_n(reinterpret_cast<uint32_t*>(p + off), __ATOMIC_SEQ_CST);  // the model writes concurrently
 }
 
@@ -655,7 +655,7 @@ void TestMmap() {
   CHECK_EQ(k->Mmap(nullptr, 4096, rw, MAP_SHARED, l.device, 0, &p), 0);
   uint8_t* dev = nullptr;
   size_t size = 0;
-  CHECK_EQ(k->DeviceRegion(kDev0, 0, &dev, &size), 0);
+  CHECK_EQ(k->DeviceRegion(kDev0, 0, 0, &dev, &size), 0);
   CHECK_EQ(size, 4096u);
   uint32_t id;
   memcpy(&id, p, 4);
@@ -687,7 +687,7 @@ void TestMmap() {
   l1.device = static_cast<int>(Io(*k, l1.group, VFIO_GROUP_GET_DEVICE_FD, kDev1.c_str()));
   CHECK_EQ(k->Mmap(nullptr, 8192, rw, MAP_SHARED, l1.device, 16384, &p), 0);
   static_cast<uint8_t*>(p)[1] = 7;
-  CHECK_EQ(k->DeviceRegion(kDev1, 0, &dev, &size), 0);
+  CHECK_EQ(k->DeviceRegion(kDev1, 0, 0, &dev, &size), 0);
   CHECK_EQ(dev[16385], 7);
   // the mapping keeps the device file alive: close then munmap runs the last close
   uint64_t resets = k->Status(kDev1).resets;
@@ -1852,7 +1852,7 @@ void TestCdmaType1() {
   CloseLegacy(*k, &l);
   uint8_t* view = nullptr;
   size_t size = 0;
-  CHECK_EQ(k->DeviceRegion(kCdma, 0, &view, &size), 0);
+  CHECK_EQ(k->DeviceRegion(kCdma, 0, 0, &view, &size), 0);
   CHECK_EQ(__atomic_load_n(reinterpret_cast<uint32_t*>(view + kCdmaSr), __ATOMIC_SEQ_CST), kSrResetValue);
   CHECK_EQ(__atomic_load_n(reinterpret_cast<uint32_t*>(view + kCdmaCr), __ATOMIC_SEQ_CST), 0u);
   CHECK_EQ(k->DmaRead(kCdma, kDst, buf, 1), -EPERM);  // closed: reset cleared bus mastering

@@ -1,7 +1,10 @@
 // The typed API on top of the kernel: what a driver author sees.
 import * as assert from 'node:assert/strict';
 import { VfioError } from '../../lib';
-import { DEV0, DEV1, REG, probeBug, useEnv } from '../helpers/target';
+import { DEV0, DEV1, PAGE, REG, probeBug, regionSize, useEnv } from '../helpers/target';
+
+const R0 = regionSize(4096);    // DEV0's register region: one 4 KiB page, or one larger kernel page
+const R1 = regionSize(65536);   // DEV1's 64 KiB region
 
 const closed = { code: 'ERR_VFIO_CLOSED' };
 
@@ -27,9 +30,9 @@ const closed = { code: 'ERR_VFIO_CLOSED' };
     assert.deepEqual({ ...dev.info }, { flags: 0x101, numRegions: 2, numIrqs: 1, resettable: true });
     assert.equal(dev.regions.length, 2);
     const [r0, r1] = dev.regions;
-    assert.deepEqual([r0!.index, r0!.size, r0!.offset, r0!.readable, r0!.writable, r0!.mappable], [0, 4096, 0n, true, true, true]);
+    assert.deepEqual([r0!.index, r0!.size, r0!.offset, r0!.readable, r0!.writable, r0!.mappable], [0, R0, 0n, true, true, true]);
     assert.deepEqual([r1!.index, r1!.size, r1!.offset, r1!.readable, r1!.writable, r1!.mappable],
-      [1, 4096, 1n << 40n, true, false, true]);
+      [1, R0, 1n << 40n, true, false, true]);
   });
 
   it('reads and writes registers with exact-width accessors, in both accessor modes', function () {
@@ -69,7 +72,7 @@ const closed = { code: 'ERR_VFIO_CLOSED' };
       assert.throws(() => regs.read32(2), { name: 'RangeError', code: 'ERR_OUT_OF_RANGE' });
       assert.throws(() => regs.read64(4), { name: 'RangeError', code: 'ERR_OUT_OF_RANGE' });
       assert.throws(() => regs.read16(1), { name: 'RangeError', code: 'ERR_OUT_OF_RANGE' });
-      assert.throws(() => regs.read32(4096), { name: 'RangeError', code: 'ERR_OUT_OF_RANGE' });
+      assert.throws(() => regs.read32(R0), { name: 'RangeError', code: 'ERR_OUT_OF_RANGE' });
       assert.throws(() => regs.read32(-4), { name: 'RangeError', code: 'ERR_OUT_OF_RANGE' });
       assert.throws(() => regs.read32(1.5), { name: 'RangeError', code: 'ERR_OUT_OF_RANGE' });
       assert.throws(() => regs.read32('4' as unknown as number), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' });
@@ -82,13 +85,14 @@ const closed = { code: 'ERR_VFIO_CLOSED' };
 
   it('maps part of a region at a page offset', function () {
     using dev = env().bus.open(DEV1);
+    const offset = Math.min(2 * PAGE, R1 - PAGE);  // with 64 KiB pages the region is one page: offset 0
     using a = dev.regions[0]!.map();
-    using b = dev.regions[0]!.map({ offset: 8192, length: 4096 });
-    a.write32(8192 + 12, 0xfeedface);
+    using b = dev.regions[0]!.map({ offset, length: 4096 });
+    a.write32(offset + 12, 0xfeedface);
     assert.equal(b.read32(12), 0xfeedface);
     assert.equal(b.length, 4096);
     assert.throws(() => dev.regions[0]!.map({ offset: 100 }), { code: 'ERR_OUT_OF_RANGE' });
-    assert.throws(() => dev.regions[0]!.map({ offset: 0, length: 65537 }), { code: 'ERR_OUT_OF_RANGE' });
+    assert.throws(() => dev.regions[0]!.map({ offset: 0, length: R1 + 1 }), { code: 'ERR_OUT_OF_RANGE' });
   });
 
   it('a region without MMAP cannot be mapped: the kernel says EINVAL', function () {
@@ -102,7 +106,7 @@ const closed = { code: 'ERR_VFIO_CLOSED' };
     const regs = dev.regions[0]!.map();
     const buffer = regs.buffer!;
     const view = new Uint32Array(buffer);
-    assert.equal(buffer.byteLength, 4096);
+    assert.equal(buffer.byteLength, R0);
     assert.equal(view[0], 0xcd5e0000);
     regs.unmap();
     assert.equal(buffer.byteLength, 0);

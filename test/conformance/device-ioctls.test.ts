@@ -1,7 +1,7 @@
 // Device fd ioctls of vfio-cdx (drivers/vfio/cdx/main.c) and the VFIO core
 // dispatch in front of them (drivers/vfio/vfio_main.c).
 import * as assert from 'node:assert/strict';
-import { DEV0, DEV1, REG, probeBug, useEnv } from '../helpers/target';
+import { DEV0, DEV1, REG, probeBug, regionSize, useEnv } from '../helpers/target';
 import { C, E, openDeviceRaw, struct } from '../helpers/raw-open';
 
 const FEATURE_BUS_MASTER = () => C.VFIO_DEVICE_FEATURE_BUS_MASTER!;
@@ -59,15 +59,15 @@ const FEATURE_BUS_MASTER = () => C.VFIO_DEVICE_FEATURE_BUS_MASTER!;
       const d0 = openDeviceRaw(raw, DEV0);
       const r = struct('vfio_region_info', { index: 0 });
       assert.equal(raw.ioctl(d0.device, C.VFIO_DEVICE_GET_REGION_INFO!, r.bytes), 0);
-      assert.deepEqual([r.get('flags'), r.get('size'), r.get('offset')], [0x7, 4096n, 0n]);
+      assert.deepEqual([r.get('flags'), r.get('size'), r.get('offset')], [0x7, BigInt(regionSize(4096)), 0n]);
       r.set('index', 1);
       assert.equal(raw.ioctl(d0.device, C.VFIO_DEVICE_GET_REGION_INFO!, r.bytes), 0);
-      assert.deepEqual([r.get('flags'), r.get('size'), r.get('offset')], [0x5, 4096n, 1n << 40n]);
+      assert.deepEqual([r.get('flags'), r.get('size'), r.get('offset')], [0x5, BigInt(regionSize(4096)), 1n << 40n]);
       d0.close();
       const d1 = openDeviceRaw(raw, DEV1);
       r.set('index', 0);
       assert.equal(raw.ioctl(d1.device, C.VFIO_DEVICE_GET_REGION_INFO!, r.bytes), 0);
-      assert.deepEqual([r.get('flags'), r.get('size')], [0x7, 65536n]);
+      assert.deepEqual([r.get('flags'), r.get('size')], [0x7, BigInt(regionSize(65536))]);
       r.set('index', 1);
       assert.equal(raw.ioctl(d1.device, C.VFIO_DEVICE_GET_REGION_INFO!, r.bytes), 0);
       assert.deepEqual([r.get('flags'), r.get('size')], [0x3, 2048n]);

@@ -3,7 +3,9 @@
 // no translation, so on such a kernel (the VM tier's) only the refusal is
 // checked; the mapping rules run where an IOMMU exists (the mock's profiles).
 import * as assert from 'node:assert/strict';
-import { DEV0, probeBug, useEnv } from '../helpers/target';
+import { DEV0, PAGE, probeBug, useEnv } from '../helpers/target';
+
+const P = BigInt(PAGE);  // the kernel's page, the smallest IOMMU page on these kernels
 import { C, E, SYS, containerIsIommufd, openGroup, struct } from '../helpers/raw-open';
 import type { RawKernel } from '../../lib/raw';
 
@@ -21,12 +23,12 @@ import type { RawKernel } from '../../lib/raw';
     assert.ok(ranges.length > 0);
     using a = dev.dma.alloc(5000);
     using b = dev.dma.alloc(4096);
-    assert.equal(a.size, 8192, 'rounded up to pages');
+    assert.equal(a.size, Math.ceil(5000 / PAGE) * PAGE, 'rounded up to pages');
     assert.ok(ranges.some((r) => a.iova >= r.start && a.iova + BigInt(a.size) - 1n <= r.last));
     assert.ok(a.iova + BigInt(a.size) <= b.iova || b.iova + BigInt(b.size) <= a.iova, 'IOVAs do not overlap');
     assert.notEqual(a.iova, 0n);
     a.bytes.fill(0x5a);
-    assert.equal(a.bytes[8191], 0x5a);
+    assert.equal(a.bytes[a.size - 1], 0x5a);
   });
 
   it('free() unmaps and detaches the bytes; closing the device frees the rest', function () {
@@ -98,33 +100,33 @@ import type { RawKernel } from '../../lib/raw';
 
   it('maps page-aligned ranges; misaligned size/iova/vaddr, size 0 or no permission are EINVAL', function () {
     const t = type1(this);
-    const va = anon(t.raw, 0x4000);
-    assert.equal(map(t.raw, t.c, va, 0x100000n, 0x1000n), 0);
-    assert.equal(map(t.raw, t.c, va, 0x200000n, 0x800n), -E.EINVAL);
-    assert.equal(map(t.raw, t.c, va, 0x200800n, 0x1000n), -E.EINVAL);
-    assert.equal(map(t.raw, t.c, va + 8n, 0x200000n, 0x1000n), -E.EINVAL);
+    const va = anon(t.raw, 4 * PAGE);
+    assert.equal(map(t.raw, t.c, va, 0x100000n, P), 0);
+    assert.equal(map(t.raw, t.c, va, 0x200000n, P / 2n), -E.EINVAL);
+    assert.equal(map(t.raw, t.c, va, 0x200000n + P / 2n, P), -E.EINVAL);
+    assert.equal(map(t.raw, t.c, va + 8n, 0x200000n, P), -E.EINVAL);
     assert.equal(map(t.raw, t.c, va, 0x200000n, 0n), -E.EINVAL);
-    assert.equal(map(t.raw, t.c, va, 0x200000n, 0x1000n, 0), -E.EINVAL);
-    assert.equal(map(t.raw, t.c, va, 0x200000n, 0x1000n, 0x80), -E.EINVAL);
+    assert.equal(map(t.raw, t.c, va, 0x200000n, P, 0), -E.EINVAL);
+    assert.equal(map(t.raw, t.c, va, 0x200000n, P, 0x80), -E.EINVAL);
     t.close();
   });
 
   it('any overlap with an existing mapping is EEXIST', function () {
     const t = type1(this);
-    const va = anon(t.raw, 0x4000);
-    assert.equal(map(t.raw, t.c, va, 0x100000n, 0x2000n), 0);
-    assert.equal(map(t.raw, t.c, va, 0x101000n, 0x2000n), -E.EEXIST);
-    assert.equal(map(t.raw, t.c, va, 0x0ff000n, 0x2000n), -E.EEXIST);
+    const va = anon(t.raw, 4 * PAGE);
+    assert.equal(map(t.raw, t.c, va, 0x100000n, 2n * P), 0);
+    assert.equal(map(t.raw, t.c, va, 0x100000n + P, 2n * P), -E.EEXIST);
+    assert.equal(map(t.raw, t.c, va, 0x100000n - P, 2n * P), -E.EEXIST);
     t.close();
   });
 
   it('unmap returns the bytes unmapped; an empty range succeeds with size 0; bisecting a mapping is EINVAL', function () {
     const t = type1(this);
-    const va = anon(t.raw, 0x4000);
-    assert.equal(map(t.raw, t.c, va, 0x100000n, 0x2000n), 0);
-    assert.deepEqual(unmap(t.raw, t.c, 0x101000n, 0x1000n), { rc: -E.EINVAL, size: 0x1000n });
-    assert.deepEqual(unmap(t.raw, t.c, 0x500000n, 0x1000n), { rc: 0, size: 0n });
-    assert.deepEqual(unmap(t.raw, t.c, 0x100000n, 0x2000n), { rc: 0, size: 0x2000n });
+    const va = anon(t.raw, 4 * PAGE);
+    assert.equal(map(t.raw, t.c, va, 0x100000n, 2n * P), 0);
+    assert.deepEqual(unmap(t.raw, t.c, 0x100000n + P, P), { rc: -E.EINVAL, size: P });
+    assert.deepEqual(unmap(t.raw, t.c, 0x500000n, P), { rc: 0, size: 0n });
+    assert.deepEqual(unmap(t.raw, t.c, 0x100000n, 2n * P), { rc: 0, size: 2n * P });
     t.close();
   });
 

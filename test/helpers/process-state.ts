@@ -14,9 +14,14 @@ export function openFds(): Map<string, string> {
   return out;
 }
 
-/** Mappings of vfio/mock objects and memfds (the only ones this library makes). */
+/**
+ * Mappings of vfio/mock objects and memfds (the only ones this library makes). Matched by what
+ * such a mapping is named (a memfd, a vfio anon inode, a device node), never by any path that
+ * merely contains "vfio": a Node binary cached under /var/cache/vfio-cdx-node remaps its text
+ * at run time.
+ */
 export function deviceMappings(): string[] {
-  return readFileSync('/proc/self/maps', 'utf8').split('\n').filter((l) => /memfd:|vfio|\/dev\//.test(l));
+  return readFileSync('/proc/self/maps', 'utf8').split('\n').filter((l) => /memfd:|anon_inode:\[?vfio|\s\/dev\//.test(l));
 }
 
 export function fdDiff(before: Map<string, string>, after: Map<string, string>): string[] {

@@ -18,7 +18,7 @@
  * on both.
  */
 import { CdxBus, type Kernel } from '../../lib';
-import { FIXTURE_PATH, MockKernel, type MockKernelOptions } from '../../lib/mock';
+import { FIXTURE_PATH, fixtureDevices, MockKernel, type MockDeviceSpec, type MockKernelOptions } from '../../lib/mock';
 import { RawKernel } from '../../lib/raw';
 import { readFileSync } from 'node:fs';
 
@@ -42,6 +42,16 @@ const MOCK_CONFIGS: Record<string, MockKernelOptions> = {
   // smmuv3-no-dma-ranges machine)
   'smmu-no-dma-ranges': { profile: 'cdev', dtDmaRanges: false, noiommuConfig: true, noiommuEnabled: true },
 };
+
+/**
+ * VFIO_CDX_TEST_PAGE_SIZE: the mock kernel's PAGE_SIZE (4096, 16384 or 65536),
+ * as an arm64 kernel built with 4K, 16K or 64K pages has it. Default: the host's.
+ */
+export const mockPageSize: number | undefined = process.env.VFIO_CDX_TEST_PAGE_SIZE
+  ? Number(process.env.VFIO_CDX_TEST_PAGE_SIZE) : undefined;
+if (kind === 'mock' && mockPageSize !== undefined) {
+  for (const c of Object.values(MOCK_CONFIGS)) c.pageSize = mockPageSize;
+}
 
 export const profile: string = kind === 'system' ? 'system' : (process.env.VFIO_CDX_TEST_PROFILE ?? 'noiommu');
 if (kind === 'mock' && !(profile in MOCK_CONFIGS)) throw new Error(`unknown VFIO_CDX_TEST_PROFILE ${profile}`);
@@ -83,9 +93,33 @@ export interface Env {
   raw: RawKernel;
 }
 
+/**
+ * The kernel's PAGE_SIZE. A region is mappable only when its start and size are multiples of
+ * it, and mmap offsets and lengths are counted in it.
+ */
+export const PAGE: number = new RawKernel(kind === 'mock' ? MockKernel.create(MOCK_CONFIGS[profile]) : undefined).pageSize();
+
+/**
+ * The fixture as hardware for a kernel with PAGE_SIZE pages would be laid out: every region that
+ * is a whole number of 4 KiB pages becomes a whole number of kernel pages (a 4 KiB register page
+ * becomes one 16 KiB or 64 KiB page, as vfio-cdx could not map it otherwise); other sizes stay,
+ * and so stay unmappable. On a 4 KiB kernel this is the fixture unchanged.
+ */
+function fixtureForPage(): MockDeviceSpec[] {
+  return fixtureDevices().map((d) => ({
+    ...d,
+    regions: (d.regions ?? []).map((r) => (r.size % 4096 === 0 ? { ...r, size: Math.ceil(r.size / PAGE) * PAGE } : r)),
+  }));
+}
+
+/** The size of a fixture region on this kernel (see fixtureForPage). */
+export function regionSize(fixtureSize: number): number {
+  return fixtureSize % 4096 === 0 ? Math.ceil(fixtureSize / PAGE) * PAGE : fixtureSize;
+}
+
 /** A kernel for one test: a fresh fixture mock, or the system kernel. */
 export function makeEnv(): Env {
-  const mock = kind === 'mock' ? MockKernel.fixture(MOCK_CONFIGS[profile]) : undefined;
+  const mock = kind === 'mock' ? MockKernel.create({ ...MOCK_CONFIGS[profile], devices: fixtureForPage() }) : undefined;
   return { kernel: mock, mock, bus: new CdxBus({ kernel: mock }), raw: new RawKernel(mock) };
 }
 

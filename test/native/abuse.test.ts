@@ -24,7 +24,7 @@ describe('abuse: wrong receivers, wrong types, calls after close', function () {
   });
 
   it('native methods called on a wrong object throw ERR_INVALID_THIS (type tags), for every method', function () {
-    const k = addon.createMockKernel({ profile: 'linux-6.12' }, []);
+    const k = addon.createMockKernel({ profile: 'linux-6.12' });
     const others = [{}, Object.create(null), k, addon.systemKernel(), [], () => 0];
     for (const cls of ['NativeKernel', 'NativeDevice', 'NativeMapping']) {
       const proto = addon[cls].prototype;

@@ -15,7 +15,8 @@ for (const profile of ['linux-6.12', 'cdev'] as MockProfile[]) {
         profile,
         devices: [{ dev: 0, deviceId: 0x8084, model: 'axi-cdma', msiCount: 1, regions: [{ size: 0x10000 }], bound: true }],
       });
-      cdma = new AxiCdma(new CdxBus({ kernel }).open('cdx-00:00'));
+      // No time limits in a test: a busy machine may delay the model's thread, never fail the test.
+      cdma = new AxiCdma(new CdxBus({ kernel }).open('cdx-00:00'), { timeout: Infinity });
     });
     afterEach(function () {
       cdma.close();

@@ -1,12 +1,13 @@
 // The CLI on the bundled fixture, NODE_DEBUG tracing, and the hints errors carry.
 import * as assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
+import { nodeCommand } from '../helpers/node-exec';
 import * as path from 'node:path';
 import { CdxBus, VfioError } from '../../lib';
 import { MockKernel } from '../../lib/mock';
 
 const CLI = path.join(__dirname, '..', '..', 'lib', 'cli.js');
-const cli = (...args: string[]) => execFileSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+const cli = (...args: string[]) => execFileSync(...nodeCommand([CLI, ...args]), { encoding: 'utf8' });
 
 describe('vfio-cdx CLI (--mock)', function () {
   it('list --json lists the fixture devices', function () {
@@ -25,11 +26,11 @@ describe('vfio-cdx CLI (--mock)', function () {
     assert.match(cli('bind', 'cdx-00:01', '--mock'), /bound to vfio-cdx/);
     const info = JSON.parse(cli('info', 'cdx-00:00', '--json', '--mock'));
     assert.equal(info.driver, null);
-    const bad = spawnSync(process.execPath, [CLI, 'info', 'cdx-00:7f', '--mock'], { encoding: 'utf8' });
+    const bad = spawnSync(...nodeCommand([CLI, 'info', 'cdx-00:7f', '--mock']), { encoding: 'utf8' });
     assert.equal(bad.status, 1);
     assert.match(bad.stderr, /ENOENT/);
-    assert.equal(spawnSync(process.execPath, [CLI, 'frobnicate'], { encoding: 'utf8' }).status, 2);
-    assert.equal(spawnSync(process.execPath, [CLI], { encoding: 'utf8' }).status, 2);
+    assert.equal(spawnSync(...nodeCommand([CLI, 'frobnicate']), { encoding: 'utf8' }).status, 2);
+    assert.equal(spawnSync(...nodeCommand([CLI]), { encoding: 'utf8' }).status, 2);
   });
 
   it('demo on a machine without a CDX bus says it runs on the mock and walks through a device', function () {
@@ -46,7 +47,7 @@ describe('NODE_DEBUG=vfio-cdx', function () {
       const { MockKernel } = require(${JSON.stringify(path.join(__dirname, '..', '..', 'lib', 'mock'))});
       const bus = new CdxBus({ kernel: MockKernel.fixture({ bound: true }) });
       const dev = bus.open('cdx-00:00'); dev.reset(); try { dev.regions[1].map().write32(0, 1); } catch {} dev.close();`;
-    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', env: { ...process.env, NODE_DEBUG: 'vfio-cdx' } });
+    const r = spawnSync(...nodeCommand(['-e', script]), { encoding: 'utf8', env: { ...process.env, NODE_DEBUG: 'vfio-cdx' } });
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stderr, /VFIO-CDX \d+: ioctl VFIO_GROUP_GET_DEVICE_FD cdx-00:00 fd=\d+ -> \d+/);
     assert.match(r.stderr, /ioctl VFIO_DEVICE_RESET cdx-00:00 fd=\d+ -> 0/);
