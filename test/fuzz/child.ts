@@ -11,8 +11,10 @@
  * turns of the event loop, so each check is retried after gc() and a turn —
  * a fixed number of times, not for a time.
  */
+import { openSync } from 'node:fs';
 import { Journal } from './journal';
-import { sequenceLength, type ChildInput } from './plan';
+import type { Call } from './ops';
+import { sequenceLength, type ChildInput, type PlantSpec } from './plan';
 import { diff, diffKinds, snapshot, type Snapshot } from './process-snapshot';
 import { Sequence, type KSlot } from './sequence';
 import { show } from './values';
@@ -125,6 +127,18 @@ async function warmUp(): Promise<void> {
   await settle(() => false);
 }
 
+/** The self-test's planted failures: what the detector must see. */
+function planted(kind: PlantSpec['kind']): Call {
+  switch (kind) {
+    case 'abort': return { op: 'plant', desc: 'process.abort()  /* planted crash */', run: () => process.abort() };
+    case 'hang': return { op: 'plant', desc: 'Atomics.wait(…)  /* planted hang */',
+      run: () => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0) };
+    case 'leak': return { op: 'plant', desc: "fs.openSync('/dev/null')  /* planted leak */", run: () => { openSync('/dev/null', 'r'); } };
+    default: return { op: 'plant', desc: "throw new Error('planted untyped error')  /* planted */",
+      run: () => { throw new Error('planted untyped error'); } };
+  }
+}
+
 async function main(): Promise<void> {
   const input = JSON.parse(process.argv[2]!) as ChildInput;
   journal = new Journal(input.journal, input.verbose);
@@ -146,7 +160,8 @@ async function main(): Promise<void> {
     journal.sequence(seq);
     const before = snapshot();
     const s = new Sequence({ seed: input.seed, seq, thread: 'main', journal, exclude: new Set(input.exclude),
-      ...(input.keep === undefined ? {} : { keep: new Set(input.keep) }) });
+      ...(input.keep === undefined ? {} : { keep: new Set(input.keep) }),
+      ...(input.plant?.seq === seq ? { plant: { step: input.plant.step, call: planted(input.plant.kind) } } : {}) });
     current = { seq, s };
     await s.run(sequenceLength(input.seed, seq));
     await s.finish();

@@ -19,7 +19,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { FailureRecord } from './journal';
 import { OP_NAMES } from './ops';
-import { sequenceLength, type ChildInput } from './plan';
+import { sequenceLength, type ChildInput, type PlantSpec } from './plan';
 
 const CHILD_JS = path.join(__dirname, 'child.js');
 
@@ -37,6 +37,8 @@ interface Options {
   verify: boolean;
   minimize: boolean;
   match: string | undefined;
+  /** Self-test: a failure planted at a step, to show the fuzzer reports it. */
+  plant: PlantSpec | undefined;
 }
 
 interface Failure extends FailureRecord {
@@ -66,7 +68,7 @@ const USAGE = `usage: npm run fuzz -- [options]
   --sequence A[-B]    run only sequences A..B of the seed (with --replay: print every call and its outcome)
   --replay            print each call and its outcome as it ran
   --hang-seconds N    a child in which no call starts or ends for N seconds is a crash (hang) (default 120)
-  --rss-tolerance N   MiB of RSS growth over a child's baseline before it is a leak (default 128)
+  --rss-tolerance N   MiB of RSS growth over a child's baseline before it is a leak (default 64)
   --exclude a,b       never make these calls (exploration only: the summary says so); one of
                       ${OP_NAMES.join(', ')}
   --no-verify         do not re-run each distinct failure alone to see whether it reproduces
@@ -74,6 +76,8 @@ const USAGE = `usage: npm run fuzz -- [options]
                       still fails the same way (delta debugging over its steps), and print it
   --match TEXT        with --minimize: the failure whose message contains TEXT (default: the first
                       crash, else leak, else untyped error)
+  --self-test         plant one failure of each kind (abort, hang, leak, untyped error) in a short run
+                      and check that each is reported as what it is; exit 0 when all are
 `;
 
 function usageError(message: string): never {
@@ -81,11 +85,13 @@ function usageError(message: string): never {
   process.exit(2);
 }
 
+let selfTest = false;
+
 function parseArgs(argv: string[]): Options {
   const o: Options = {
     seed: randomInt(2 ** 32), seedGiven: false, calls: 100_000, jobs: os.availableParallelism?.() ?? os.cpus().length,
-    batch: 25, replay: false, sequence: undefined, hangSeconds: 120, exclude: [], rssToleranceMiB: 128, verify: true,
-    minimize: false, match: undefined,
+    batch: 25, replay: false, sequence: undefined, hangSeconds: 120, exclude: [], rssToleranceMiB: 64, verify: true,
+    minimize: false, match: undefined, plant: undefined,
   };
   const num = (name: string, v: string | undefined, min: number, max = Number.MAX_SAFE_INTEGER): number => {
     if (v === undefined || !/^\d+$/.test(v) || Number(v) < min || Number(v) > max) usageError(`${name} takes an integer from ${min} to ${max}`);
@@ -105,6 +111,7 @@ function parseArgs(argv: string[]): Options {
       case '--replay': o.replay = true; break;
       case '--no-verify': o.verify = false; break;
       case '--minimize': o.minimize = true; break;
+      case '--self-test': selfTest = true; break;
       case '--match': o.match = next(); if (!o.match) usageError('--match takes a text'); break;
       case '--sequence': {
         const v = next() ?? '';
@@ -157,7 +164,7 @@ function readJournal(file: string): string[] {
 async function runChild(o: Options, first: number, last: number, dir: string, id: number, keep?: string[]): Promise<ChildResult> {
   const journal = path.join(dir, `child-${id}.log`);
   const input: ChildInput = { seed: o.seed, first, last, journal, verbose: o.replay, exclude: o.exclude,
-    rssToleranceMiB: o.rssToleranceMiB, ...(keep === undefined ? {} : { keep }) };
+    rssToleranceMiB: o.rssToleranceMiB, ...(keep === undefined ? {} : { keep }), ...(o.plant ? { plant: o.plant } : {}) };
   const child = spawn(process.execPath, ['--expose-gc', '--no-warnings', CHILD_JS, JSON.stringify(input)],
     { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
@@ -336,24 +343,75 @@ async function minimize(o: Options, dir: string): Promise<number> {
     process.stdout.write(`fuzz: sequence ${seq} of seed ${o.seed} shows no failure${o.match ? ` matching '${o.match}'` : ''} this time\n`);
     return 1;
   }
+  // With --match, any failure of that kind whose message contains the text will do (a leak's
+  // message lists every kind of thing left, and unrelated ones come and go as steps are removed).
   const key = groupKey(target);
+  const same = (f: Failure): boolean => (o.match === undefined ? groupKey(f) === key : f.kind === target.kind && f.message.includes(o.match));
   process.stdout.write(`fuzz: minimizing sequence ${seq} (${full.steps.length} steps) for [${target.kind}] ${target.message}\n`);
   let trials = 0;
   const min = await ddmin(full.steps, async (keep) => {
     trials++;
     const r = await runChild(quiet, seq, seq, dir, id++, keep);
-    return r.failures.some((f) => groupKey(f) === key);
+    return r.failures.some(same);
   }, 400);
   const last = await runChild({ ...o, replay: true }, seq, seq, dir, id++, min);
-  const again = last.failures.some((f) => groupKey(f) === key);
+  const again = last.failures.some(same);
   process.stdout.write([...last.log, '',
     `fuzz: ${min.length} of ${full.steps.length} steps kept after ${trials} trials; the failure ${again ? 'reproduced' : 'did NOT reproduce'} on the last run`,
     `fuzz: steps: ${min.join(' ')}`, ''].join('\n'));
   return again ? 0 : 1;
 }
 
+/**
+ * Plants one failure of each kind in sequence 1 of a short run (three
+ * sequences, so the failure sits between others) and checks the report: the
+ * abort is a crash with its signal and the call journalled before it, and the
+ * run goes on with sequence 2; the hang is a crash found by the watchdog; the
+ * forgotten descriptor is a leak; the uncoded Error is an untyped error. A
+ * detector that stopped seeing any of these would make every later run
+ * meaningless, so this is what shows it still sees them.
+ */
+async function runSelfTest(base: Options, dir: string): Promise<number> {
+  const cases: Array<{ kind: PlantSpec['kind']; expect: 'crash' | 'leak' | 'untyped'; message: RegExp }> = [
+    { kind: 'abort', expect: 'crash', message: /SIGABRT/ },
+    { kind: 'hang', expect: 'crash', message: /^hang: / },
+    { kind: 'leak', expect: 'leak', message: /left after the sequence: dev fd/ },
+    { kind: 'untyped', expect: 'untyped', message: /^Error: planted untyped error$/ },
+  ];
+  let bad = 0;
+  let id = 0;
+  for (const c of cases) {
+    const o: Options = { ...base, plant: { kind: c.kind, seq: 1, step: 3 }, hangSeconds: c.kind === 'hang' ? 10 : base.hangSeconds };
+    let r = await runChild(o, 0, 2, dir, id++);
+    const failures = [...r.failures];
+    const sequences = r.sequences;
+    let total = sequences;
+    while (r.resumeAt !== undefined) {
+      r = await runChild(o, r.resumeAt, 2, dir, id++);
+      failures.push(...r.failures);
+      total += r.sequences;
+    }
+    const planted = failures.filter((f) => f.seq === 1 && f.kind === c.expect && c.message.test(f.message) &&
+      (c.expect === 'leak' || f.call.includes('planted')));
+    const ok = planted.length === 1 && total === 3;
+    if (!ok) bad++;
+    process.stdout.write(`fuzz self-test: planted ${c.kind}: ${ok ? 'reported' : 'NOT reported as expected'} ` +
+      `(${failures.filter((f) => f.seq === 1).map((f) => `[${f.kind}] ${f.message}`).join('; ') || 'nothing'}; ${total} of 3 sequences ran)\n`);
+  }
+  process.stdout.write(bad === 0 ? 'fuzz self-test: passed\n' : `fuzz self-test: ${bad} FAILED\n`);
+  return bad === 0 ? 0 : 1;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const o = parseArgs(argv);
+  if (selfTest) {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'vfio-cdx-fuzz-'));
+    try {
+      return await runSelfTest({ ...o, exclude: [...o.exclude, 'worker.spawn', 'worker.loop', 'view.write.readonly'] }, dir);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
   const dir = mkdtempSync(path.join(os.tmpdir(), 'vfio-cdx-fuzz-'));
   if (o.minimize) {
     try {

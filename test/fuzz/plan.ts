@@ -18,4 +18,13 @@ export interface ChildInput {
   rssToleranceMiB: number;
   /** Minimizing: the only steps to run. */
   keep?: string[];
+  /** Self-test: a failure to make at one step instead of the drawn call. */
+  plant?: PlantSpec;
+}
+
+/** A planted failure, for the self-test. */
+export interface PlantSpec {
+  kind: 'abort' | 'hang' | 'leak' | 'untyped';
+  seq: number;
+  step: number;
 }

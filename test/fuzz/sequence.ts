@@ -80,6 +80,8 @@ export interface SequenceOptions {
   exclude?: ReadonlySet<string>;
   /** Minimizing: run only these steps ("main:12", "w0:3"); the others are skipped, their draws unused. */
   keep?: ReadonlySet<string>;
+  /** Self-test: the call to make at one step instead of the drawn one. */
+  plant?: { step: number; call: Call };
 }
 
 const WORKER_JS = path.join(__dirname, 'worker.js');
@@ -136,6 +138,7 @@ export class Sequence {
   /** Tokens of kernels a worker of this sequence attached to. */
   workerKernels = new Set<string>();
 
+  readonly #plant: { step: number; call: Call } | undefined;
   calls = 0;
   step = 0;
   failures = 0;
@@ -149,6 +152,7 @@ export class Sequence {
     this.isWorker = o.thread !== 'main';
     this.exclude = o.exclude ?? new Set();
     this.keep = o.keep;
+    this.#plant = o.plant;
     this.sab = o.sab;
   }
 
@@ -169,7 +173,7 @@ export class Sequence {
       const r = new Rng(derive(this.seed, this.seq, tid, i));
       let call: Call | undefined;
       try {
-        call = chooseOp(this, r);
+        call = this.#plant?.step === i ? this.#plant.call : chooseOp(this, r);
       } catch (e) {
         // The fuzzer's own mistake, or a library call made while drawing arguments that threw: say so, go on.
         this.fail('crash', `fuzzer error while choosing a call: ${describe(e)}`, '(choosing)',
