@@ -423,15 +423,25 @@ export async function main(argv: string[]): Promise<number> {
   const started = process.hrtime.bigint();
 
   // Plan: sequences of the seed until the planned main-thread calls reach --calls.
+  // Plan: sequences of the seed until the planned main-thread calls reach --calls. A crash cuts its
+  // sequence short, so when the calls actually made fall short, more sequences are planned after these.
   let ranges: Array<[number, number]> = [];
   let planned = 0;
+  let nextSeq = 0;
+  const plan = (target: number): Array<[number, number]> => {
+    const from = nextSeq;
+    let sum = 0;
+    while (sum < target) sum += sequenceLength(o.seed, nextSeq++);
+    planned += sum;
+    const out: Array<[number, number]> = [];
+    for (let a = from; a < nextSeq; a += o.batch) out.push([a, Math.min(nextSeq, a + o.batch) - 1]);
+    return out;
+  };
   if (o.sequence !== undefined) {
     ranges = [o.sequence];
     for (let s = o.sequence[0]; s <= o.sequence[1]; s++) planned += sequenceLength(o.seed, s);
   } else {
-    let s = 0;
-    while (planned < o.calls) planned += sequenceLength(o.seed, s++);
-    for (let a = 0; a < s; a += o.batch) ranges.push([a, Math.min(s, a + o.batch) - 1]);
+    ranges = plan(o.calls);
   }
   const seqCount = ranges.reduce((n, [a, b]) => n + b - a + 1, 0);
   process.stdout.write(`fuzz: seed ${o.seed}${o.seedGiven ? '' : ' (random)'}; ${seqCount} sequences, ${planned} main-thread calls planned; ` +
@@ -444,14 +454,20 @@ export async function main(argv: string[]): Promise<number> {
   let calls = 0;
   const failures: Failure[] = [];
   const log: string[] = [];
-  await pool(o.replay ? 1 : o.jobs, ranges, async ([a, b], push) => {
-    const r = await runChild(o, a, b, dir, children++);
-    sequences += r.sequences;
-    calls += r.calls;
-    failures.push(...r.failures);
-    log.push(...r.log);
-    if (r.resumeAt !== undefined) push([r.resumeAt, b]);
-  });
+  for (;;) {
+    await pool(o.replay ? 1 : o.jobs, ranges, async ([a, b], push) => {
+      const r = await runChild(o, a, b, dir, children++);
+      sequences += r.sequences;
+      calls += r.calls;
+      failures.push(...r.failures);
+      log.push(...r.log);
+      if (r.resumeAt !== undefined) push([r.resumeAt, b]);
+    });
+    if (o.sequence !== undefined || calls >= o.calls) break;
+    const first = nextSeq;
+    ranges = plan(o.calls - calls);
+    process.stdout.write(`fuzz: ${calls} calls made (crashes cut sequences short); sequences ${first}-${nextSeq - 1} planned on top\n`);
+  }
 
   const gs = groups(failures);
   if (o.verify && !o.replay && gs.length > 0) {

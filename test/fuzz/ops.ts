@@ -1002,10 +1002,11 @@ const vectorOp: Gen = (s, r) => {
       let text: string;
       if (k < 3) { o = undefined; text = ''; }
       else if (k < 6) { o = { signal: ac.signal }; text = '{ signal: ac.signal }'; }
-      else if (k < 7) { o = { signal: AbortSignal.abort() }; text = '{ signal: AbortSignal.abort() }'; }
+      else if (k < 7) { o = { signal: nameOf(AbortSignal.abort(), 'AbortSignal.abort()') }; text = '{ signal: AbortSignal.abort() }'; }
       else if (k < 8) { o = {}; text = '{}'; }
       else { o = r.pick<unknown>([{ signal: {} }, null, { signal: null }, { signal: 'x' }, bad(r)]); text = show(o); }
-      const signal = (o as { signal?: AbortSignal } | undefined)?.signal;
+      // Only the shapes made above are looked into: `o` may be a hostile proxy, which throws when read.
+      const signal = k >= 3 && k < 7 ? (o as { signal: AbortSignal }).signal : undefined;
       const allow = (e: unknown): boolean => signal instanceof AbortSignal && e === signal.reason;
       const abortLater = k >= 3 && k < 6 && r.chance(0.4);
       return { op: 'vec.wait', desc: `${vs.name}.wait(${text})${abortLater ? '; ac.abort()' : ''}`,
@@ -1023,7 +1024,7 @@ const vectorOp: Gen = (s, r) => {
           run: () => { it.pending++; s.track(it.it.next(), it.ds, `${it.name}.next()`); } };
       }
       const n = s.nextName('it');
-      const o = r.pick<unknown>([undefined, {}, { signal: AbortSignal.abort() }, { signal: {} }, null]);
+      const o = r.pick<unknown>([undefined, {}, { signal: nameOf(AbortSignal.abort(), 'AbortSignal.abort()') }, { signal: {} }, null]);
       const viaSymbol = o === undefined && r.chance(0.5);
       return { op: 'vec.iterate', desc: `${n} = ${vs.name}${viaSymbol ? '[Symbol.asyncIterator]()' : `.events(${o === undefined ? '' : show(o)})`}; ${n}.next()`,
         run: () => {

@@ -99,7 +99,7 @@ export function show(v: unknown, depth = 0): string {
   const o = v as object;
   const name = names.get(o);
   if (name !== undefined) return name;
-  if (depth > 2) return '{…}';
+  if (depth > 5) return '{…}';
   if (Array.isArray(o)) return `[${o.map((x) => show(x, depth + 1)).join(', ')}]`;
   if (ArrayBuffer.isView(o)) return `new ${o.constructor.name}(${(o as Uint8Array).length})`;
   if (o instanceof ArrayBuffer) return `new ArrayBuffer(${o.byteLength})`;
