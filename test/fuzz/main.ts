@@ -465,7 +465,7 @@ export async function main(argv: string[]): Promise<number> {
     });
     if (o.sequence !== undefined || calls >= o.calls) break;
     const first = nextSeq;
-    ranges = plan(o.calls - calls);
+    ranges = plan(Math.ceil((o.calls - calls) * 1.2) + 200);
     process.stdout.write(`fuzz: ${calls} calls made (crashes cut sequences short); sequences ${first}-${nextSeq - 1} planned on top\n`);
   }
 

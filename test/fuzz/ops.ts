@@ -749,12 +749,14 @@ const rawReadWrite: Gen = (s, r) => {
       } };
   }
   const size = r.pick([0, 1, 8, 8, 64, 4096]);
-  const buf = r.chance(0.95) ? new Uint8Array(size) : wrongType(r);
+  const good = r.chance(0.95);
+  const buf = good ? new Uint8Array(size) : wrongType(r);
   if (r.chance(0.5)) {
     return { op: 'raw.read', desc: `${ks.name}raw.read(${fd.text}, ${show(buf)})`,
       run: () => ks.raw.read(fd.get() as number, buf as Uint8Array) };
   }
-  const data = buf instanceof Uint8Array ? Buffer.from(r.pick(['1', 'vfio-cdx', '\n', '0', 'cdx-00:00', '\x01\0\0\0\0\0\0\0'])) : buf;
+  // (`good`, not instanceof: a hostile proxy throws from its getPrototypeOf trap)
+  const data = good ? Buffer.from(r.pick(['1', 'vfio-cdx', '\n', '0', 'cdx-00:00', '\x01\0\0\0\0\0\0\0'])) : buf;
   return { op: 'raw.write', desc: `${ks.name}raw.write(${fd.text}, ${show(data)})`,
     run: () => ks.raw.write(fd.get() as number, data as Uint8Array) };
 };
