@@ -584,7 +584,7 @@ const rawClose: Gen = (s, r) => {
   if (f === undefined || !f.live) {
     const ks = kernel(s, r);
     if (ks === undefined) return undefined;
-    const fd = r.pick<unknown>([-1, 2 ** 31 - 1, 1e9, wrongType(r)]);
+    const fd = notAnFd(r);
     return { op: 'raw.close', desc: `${ks.name}raw.close(${show(fd)})`, run: () => ks.raw.close(fd as number) };
   }
   return { op: 'raw.close', desc: `${f.ks.name}raw.close(${f.name})`, run: () => { f.live = false; return f.ks.raw.close(f.fd); } };
@@ -603,8 +603,19 @@ function rawFd(s: Sequence, r: Rng, ks: KSlot, staleOk: boolean): { text: string
     const d = r.pick(devs);
     return { text: `${d.name}.fd`, get: () => d.dev.fd };
   }
-  const v = r.pick<unknown>([-1, 2 ** 31 - 1, 65535, r.chance(0.5) ? 2 ** 32 : wrongType(r)]);
+  const v = notAnFd(r);
   return { text: show(v), get: () => v };
+}
+
+/**
+ * A value that is no descriptor of this process: a wrong type, or a number that
+ * cannot be an open fd. Never a small integer: the raw layer passes those to the
+ * real kernel as they are (it owns nothing), so raw.close(3) would close Node's
+ * own epoll descriptor — the fuzzer's fault, not the library's.
+ */
+function notAnFd(r: Rng): unknown {
+  const v = r.chance(0.5) ? r.pick<unknown>([-1, -4096, 2 ** 31 - 1, 2 ** 31, 2 ** 32, 1.5, NaN]) : wrongType(r);
+  return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v < 2 ** 20 ? -1 : v;
 }
 
 /** A struct for `request`, with fields drawn from values that mean something to the kernel, and argsz within the buffer. */

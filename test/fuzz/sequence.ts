@@ -255,6 +255,8 @@ export class Sequence {
     if (this.droppedOn.has(ks.token) || this.workerKernels.has(ks.token)) return false;
     if (this.devices.some((d) => d.ks.token === ks.token && !d.closed)) return false;
     if (this.rawFds.some((f) => f.ks.token === ks.token && f.live)) return false;
+    // A mapping of a device fd holds the device open after its fd is closed, as in Linux.
+    if (this.rawMaps.some((m) => m.ks.token === ks.token && m.live)) return false;
     return true;
   }
 
