@@ -381,7 +381,7 @@ async function runSelfTest(base: Options, dir: string): Promise<number> {
   let bad = 0;
   let id = 0;
   for (const c of cases) {
-    const o: Options = { ...base, plant: { kind: c.kind, seq: 1, step: 3 }, hangSeconds: c.kind === 'hang' ? 10 : base.hangSeconds };
+    const o: Options = { ...base, plant: { kind: c.kind, seq: 1, step: 3 }, hangSeconds: c.kind === 'hang' ? 30 : base.hangSeconds };
     let r = await runChild(o, 0, 2, dir, id++);
     const failures = [...r.failures];
     const sequences = r.sequences;
