@@ -142,7 +142,7 @@ function parseArgs(argv: string[]): Options {
 
 // ---- reading what a child did
 
-const KEY_LINES = [/Assertion failed:[^\n]*/, /terminate called[^\n]*/, /FATAL ERROR:[^\n]*/, /Fatal error[^\n]*/,
+const KEY_LINES = [/Assertion failed:[^\n]*/, /[\w.:/ -]*Assertion `[^\n]*' failed\.?/, /terminate called[^\n]*/, /FATAL ERROR:[^\n]*/, /Fatal error[^\n]*/,
   /Check failed:[^\n]*/, /Segmentation fault[^\n]*/, /Bus error[^\n]*/, /\n(\w*Error[^\n]*)/, /what\(\):[^\n]*/];
 
 function crashMessage(code: number | null, signal: string | null, hung: boolean, hangSeconds: number, stderr: string): string {
@@ -243,6 +243,7 @@ async function runChild(o: Options, first: number, last: number, dir: string, id
       call: inFlight?.desc ?? '(none)', calls: these, batch: [first, seq],
       detail: stderr.trim().split('\n').slice(-6).join(' | ').slice(0, 1500),
     });
+    if (o.replay) log.push(`  !! crash: ${message}${stderr.trim() ? ` (stderr: ${stderr.trim().split('\n').slice(-3).join(' | ').slice(0, 600)})` : ''}`);
     if (unfinished !== undefined) {
       done++;
       count += these.filter((c) => !c.startsWith(' ')).length;
