@@ -62,7 +62,8 @@ interface ChildResult {
 const USAGE = `usage: npm run fuzz -- [options]
 
   --seed N            run seed (default: random, printed)
-  --calls N           main-thread calls to plan in total (default 100000); worker calls come on top
+  --calls N           calls to make at least (default 100000), counting workers' calls; sequences are
+                      planned by their main-thread calls, and more are added if crashes cut some short
   --jobs N            child processes at a time (default: the number of CPUs)
   --batch N           sequences per child process (default 25)
   --sequence A[-B]    run only sequences A..B of the seed (with --replay: print every call and its outcome)
@@ -408,7 +409,10 @@ export async function main(argv: string[]): Promise<number> {
   if (selfTest) {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'vfio-cdx-fuzz-'));
     try {
-      return await runSelfTest({ ...o, exclude: [...o.exclude, 'worker.spawn', 'worker.loop', 'view.write.readonly'] }, dir);
+      // A fixed seed (unless one is given), without the calls that crash today's main on their own,
+      // so that nothing before the planted step can end the sequence first.
+      return await runSelfTest({ ...o, seed: o.seedGiven ? o.seed : 1,
+        exclude: [...o.exclude, 'worker.spawn', 'worker.loop', 'view.write.readonly'] }, dir);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
