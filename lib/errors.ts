@@ -20,6 +20,7 @@ byName.set('EWOULDBLOCK', 11);
 
 /** The kernel's name of a (positive) errno: `errnoName(22) === 'EINVAL'`. */
 export function errnoName(errno: number): string {
+  if (typeof errno !== 'number') throw invalidArgType('errno', 'of type number', errno);
   return byNumber.get(Math.abs(errno))?.[1] ?? `E${Math.abs(errno)}`;
 }
 

@@ -56,12 +56,14 @@ export interface PollTimeoutError extends CodedError {
 
 const kOwner = Symbol('vfio-cdx.mapping');
 
-/** @internal Mappings of a device, invalidated when it closes. */
+/** @internal What a Mapping knows of its device: its name, and how to be forgotten by it. */
 export interface MappingParent {
   readonly name: string;
-  /** @internal */
-  _forget(mapping: Mapping): void;
+  forget(mapping: Mapping): void;
 }
+
+/** @internal Called by the device when it closes: the mapping is dead (no prototype method, so no user can call it). */
+export let invalidateMapping: (mapping: Mapping) => void;
 
 /** A live mapping of device memory. Dispose it (or its device) when done. */
 export class Mapping implements Disposable {
@@ -345,7 +347,7 @@ export class Mapping implements Disposable {
     Mapping.#check(this);
     if (this.#native.mapped()) this.#native.unmap();
     this.#invalidate();
-    this.#parent._forget(this);
+    this.#parent.forget(this);
   }
 
   /** Same as {@link unmap}. */
@@ -353,9 +355,8 @@ export class Mapping implements Disposable {
     this.unmap();
   }
 
-  /** @internal Called by the device when it closes. */
-  _invalidate(): void {
-    this.#invalidate();
+  static {
+    invalidateMapping = (m) => m.#invalidate();
   }
 
   static #check(self: unknown): void {

@@ -242,7 +242,7 @@ export class MockKernel extends Kernel {
     const status = this.#k.mockStatus(name);
     if (!status.exists) throw invalidArgValue('name', name, 'is not a device of this mock kernel');
     let d = this.#devices.get(name);
-    if (d === undefined || d._instance !== status.instance) {
+    if (d === undefined || instanceOf(d) !== status.instance) {
       d = new MockDevice(kConstruct, this.#k, name, status.instance);
       this.#devices.set(name, d);
     }
@@ -313,6 +313,8 @@ export interface MockSchema {
   faultKeys: string[];
 }
 
+let instanceOf: (d: MockDevice) => number;
+
 /**
  * The device side of one mock device: one device, not one name. Once its removal has begun, its
  * MockDevice says `exists === false`; once it is gone, every other member throws
@@ -334,9 +336,8 @@ export class MockDevice {
     this.#instance = instance;
   }
 
-  /** @internal */
-  get _instance(): number {
-    return this.#instance;
+  static {
+    instanceOf = (d) => d.#instance;
   }
 
   // The status of the device `self` is; throws for a wrong `this` and once the device is gone.

@@ -260,8 +260,14 @@ export class Sequence {
     return true;
   }
 
-  /** Forgets a device and everything made from it, without closing anything (GC's turn). */
+  /**
+   * Forgets a device and everything made from it, without closing anything (GC's turn). A device
+   * with a vector that is watched and ref'd is an active handle, as a socket is: by contract it
+   * stays open while the process runs, so it is not the GC's to close. Its references are kept
+   * (as the library's own callback keeps them) and it is closed at the end like any open device.
+   */
   drop(ds: DSlot): void {
+    if (this.vectors.some((v) => v.ds === ds && v.v.live && v.v.refed && v.v.listenerCount('interrupt') > 0)) return;
     this.droppedOn.add(ds.ks.token);
     this.devices = this.devices.filter((d) => d !== ds);
     this.mappings = this.mappings.filter((m) => m.ds !== ds);
