@@ -70,6 +70,8 @@ export class VfioError extends Error {
 
   /** Appends a hint to the error and its message. */
   addHint(hint: string): this {
+    if (!(this instanceof VfioError)) throw invalidThis('VfioError');
+    if (typeof hint !== 'string') throw invalidArgType('hint', 'of type string', hint);
     this.hint = this.hint ? `${this.hint} ${hint}` : hint;
     this.message += ` (${hint})`;
     return this;
