@@ -21,9 +21,11 @@ import { show } from './values';
 
 // Rounds of gc() + one turn of the loop: finalizers (FinalizationRegistry, N-API) run on the turns
 // after a collection. A check that has not come true after this many rounds, or that has not moved
-// for STILL_ROUNDS rounds in a row, never will by waiting.
-const SETTLE_ROUNDS = 12;
-const STILL_ROUNDS = 3;
+// for STILL_ROUNDS rounds in a row, never will by waiting. Generous on purpose: a worker's
+// environment teardown and the finalizers it runs take longer on a busy machine, and a leak found
+// only because the machine was slow would be a false report.
+const SETTLE_ROUNDS = 100;
+const STILL_ROUNDS = 25;
 const gc = (globalThis as { gc?: () => void }).gc;
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
