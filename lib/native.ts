@@ -137,6 +137,8 @@ export interface NativeAddon {
   };
   attachMockKernel(token: string): NativeKernelHandle;
   abi: AbiTable;
+  /** Native devices alive and mappings still mapped in this process (for tests: close() frees them at once). */
+  _live(): { devices: number; mappings: number };
 }
 
 let addon: NativeAddon | undefined;

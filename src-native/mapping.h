@@ -17,6 +17,9 @@
 #include <memory>
 #include <string>
 
+#include <optional>
+
+#include "live_count.h"
 #include "sys.h"
 
 namespace vfiocdx {
@@ -66,6 +69,9 @@ class MappingCore {
   }
 
  private:
+  // Counts mapped cores: engaged from construction until Unmap (what stays after is a
+  // few bytes that say "unmapped" to accessors still pointing here).
+  std::optional<LiveCount<MappingCore>> live_{std::in_place};
   std::shared_ptr<const Sys> sys_;
   uint8_t* addr_;
   size_t length_;
