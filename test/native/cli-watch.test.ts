@@ -58,6 +58,19 @@ describe('vfio-cdx watch', function () {
     assert.match(w.stderr, /stopped after 0 interrupts: MSI disabled, cdx-00:00 closed\n$/);
   });
 
+  it('stops the same way when stdout goes away (EPIPE), as in `vfio-cdx watch ... | head -1`', async function () {
+    const w = new Running(HARNESS, ['{}', 'watch', 'cdx-00:00', '0']);
+    await w.waitFor('stderr', /watching cdx-00:00/);
+    w.child.stdin.write('raise cdx-00:00 0\n');
+    await w.waitFor('stdout', /vector 0: 1 interrupt/);
+    w.child.stdout.destroy();
+    w.child.stdin.write('raise cdx-00:00 0\n');
+    await w.waitFor('stderr', /harness: done .*/);
+    assert.equal((await w.exited).status, 0, w.stderr);
+    assert.match(w.stderr, /stopped after 2 interrupts: MSI disabled, cdx-00:00 closed/);
+    assert.match(w.stderr, /"cdx-00:00":\{"msiEnabled":false,"openCount":0\}/);
+  });
+
   it('a device without MSI: exit 1, naming the device', function () {
     const r = harness({ bound: ['cdx-00:01'] }, 'watch', 'cdx-00:01');
     assert.equal(r.status, 1);
