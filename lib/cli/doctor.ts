@@ -12,6 +12,7 @@
  * @internal
  */
 import type { Kernel } from '../kernel';
+import { MockKernel } from '../mock';
 import type { NativeStat } from '../native';
 import { abi, RawKernel, struct } from '../raw';
 import { bytes } from './output';
@@ -162,14 +163,14 @@ function readDevice(sys: Sys, name: string): CdxDev | null {
   const override = sys.read(`${dir}/driver_override`)?.trim() ?? null;
   const groupLink = sys.link(`${dir}/iommu_group`);
   const group = groupLink === null ? null : Number(basename(groupLink));
-  const name_ = group === null ? null : sys.read(`/sys/kernel/iommu_groups/${group}/name`)?.trim() ?? null;
+  const groupName = group === null ? null : sys.read(`/sys/kernel/iommu_groups/${group}/name`)?.trim() ?? null;
   const vfio = (sys.dir(`${dir}/vfio-dev`) ?? []).find((n) => /^vfio\d+$/.test(n)) ?? null;
   return {
     name,
     driver: driver === null ? null : basename(driver),
     override: override === null || override === '(null)' || override === '' ? null : override,
     group,
-    noiommuGroup: name_ === 'vfio-noiommu',
+    noiommuGroup: groupName === 'vfio-noiommu',
     cdev: vfio !== null && sys.exists(`${dir}/vfio-dev/${vfio}/dev`) ? vfio : null,
   };
 }
@@ -528,7 +529,7 @@ export function diagnose(kernel: Kernel | undefined, device: string | null, opti
   const sys = new Sys(raw);
   const need = options.dmaBytes ?? DEFAULT_DMA_BYTES;
   const release = sys.read('/proc/sys/kernel/osrelease')?.trim() ?? null;
-  const mockProfile = kernel?.kind === 'mock' ? String((kernel as { config?: { profile?: unknown } }).config?.profile) : null;
+  const mockProfile = kernel instanceof MockKernel ? String(kernel.config.profile) : null;
   const id = readIdentity(sys);
   const findings: Finding[] = [];
 
