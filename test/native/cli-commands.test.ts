@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import { assertFailed, assertOk, assertUsage, cli, harness } from '../helpers/cli-run';
 
 describe('vfio-cdx CLI commands (--mock)', function () {
-  this.timeout(120_000);  // each case spawns node; nothing here depends on how fast that is
+  this.timeout(Math.max(this.timeout(), 120_000));  // each case spawns node; nothing here depends on how fast that is
 
   it('list: one line per device with IDs, driver and IOMMU group; -v adds the details; --json the entries', function () {
     const text = cli('list', '--mock');

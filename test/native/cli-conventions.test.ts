@@ -9,7 +9,7 @@ import { assertFailed, assertOk, assertUsage, cli, harness } from '../helpers/cl
 const COMMANDS = ['list', 'info', 'bind', 'unbind', 'reset', 'read', 'write', 'dump', 'watch', 'doctor', 'demo', 'help'];
 
 describe('vfio-cdx CLI conventions', function () {
-  this.timeout(120_000);  // each case spawns node; nothing here depends on how fast that is
+  this.timeout(Math.max(this.timeout(), 120_000));  // each case spawns node; nothing here depends on how fast that is
 
   describe('help and version', function () {
     it('--help and -h print the overall help on stdout and exit 0', function () {

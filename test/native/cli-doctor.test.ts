@@ -31,7 +31,7 @@ function assertActionable(r: DoctorReport): void {
 }
 
 describe('vfio-cdx doctor on each mock profile (spawned)', function () {
-  this.timeout(120_000);
+  this.timeout(Math.max(this.timeout(), 120_000));
 
   it('linux-6.12 (CONFIG_IOMMUFD=n): not affected by the .detach_ioas bug, certain; cdx-00:00 usable, exit 0', function () {
     const { status, report } = doctorJson('cdx-00:00', '--mock', 'linux-6.12');

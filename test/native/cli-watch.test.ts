@@ -6,7 +6,7 @@ import * as assert from 'node:assert/strict';
 import { CLI, harness, HARNESS, Running } from '../helpers/cli-run';
 
 describe('vfio-cdx watch', function () {
-  this.timeout(120_000);
+  this.timeout(Math.max(this.timeout(), 120_000));
 
   it('prints each MSI the device raises on a watched vector, and nothing for the others', async function () {
     const w = new Running(HARNESS, ['{}', 'watch', 'cdx-00:00', '0,2']);
