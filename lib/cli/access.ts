@@ -48,7 +48,8 @@ function withRegister<T>(ctx: Context, command: 'read' | 'write', a: Access,
   }
   if (!region.mappable) {
     throw new Failure(`region ${a.region} cannot be mapped (its address or size is not page aligned, so vfio-cdx ` +
-      'gives it no MMAP flag), and vfio-cdx has no read()/write() on the device fd: it cannot be accessed');
+      'gives it no MMAP flag), and vfio-cdx has no read()/write() on the device fd: it cannot be accessed',
+    'ERR_VFIO_NOT_MAPPABLE');
   }
   if (command === 'write' && !region.writable) throw new Failure(`region ${a.region} is read-only`, 'ERR_VFIO_READ_ONLY');
   const pageSize = dev.pageSize;  // the kernel's, which mmap offsets must be multiples of

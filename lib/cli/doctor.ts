@@ -11,6 +11,7 @@
  * evidence it rests on, and what to do. The report is "usable" when nothing failed.
  * @internal
  */
+import { errnoName } from '../errors';
 import type { Kernel } from '../kernel';
 import { MockKernel } from '../mock';
 import type { NativeStat } from '../native';
@@ -153,7 +154,8 @@ function modeText(st: NativeStat): string {
 
 function readDevices(sys: Sys): CdxDev[] {
   const names = (sys.dir(`${BUS}/devices`) ?? []).filter((n) => NAME_RE.test(n)).sort();
-  return names.map((name) => readDevice(sys, name)!);
+  // A device removed between the readdir and its reads is simply not listed.
+  return names.map((name) => readDevice(sys, name)).filter((d): d is CdxDev => d !== null);
 }
 
 function readDevice(sys: Sys, name: string): CdxDev | null {
@@ -502,7 +504,7 @@ function groupStatus(raw: RawKernel, d: CdxDev, evidence: string[], cdevOk: bool
       return finding('open', 'fail', `${d.name}: opening ${node} is refused (EPERM)`, d.noiommuGroup
         ? 'no-IOMMU groups need CAP_SYS_RAWIO: run as root or grant it' : 'run as root', evidence);
     }
-    return finding('open', 'fail', `${d.name}: opening ${node} failed with errno ${errno}`,
+    return finding('open', 'fail', `${d.name}: opening ${node} failed with ${errnoName(errno)}`,
       'see the error `vfio-cdx info ' + d.name + '` gives', evidence);
   }
   const status = struct('vfio_group_status');
@@ -510,7 +512,7 @@ function groupStatus(raw: RawKernel, d: CdxDev, evidence: string[], cdevOk: bool
   raw.close(fd);
   const viable = rc === 0 && (Number(status.get('flags')) & constants.VFIO_GROUP_FLAGS_VIABLE!) !== 0;
   evidence.push(`opened ${node} (this does not touch the device) and asked VFIO_GROUP_GET_STATUS: ` +
-    (rc < 0 ? `errno ${-rc}` : viable ? 'VIABLE' : 'not viable'));
+    (rc < 0 ? errnoName(-rc) : viable ? 'VIABLE' : 'not viable'));
   if (!viable) {
     return finding('open', 'fail', `${d.name}: the kernel says group ${d.group} is not viable`,
       'every device of the group must be unbound or bound to a VFIO driver, and no other process may hold it',
