@@ -376,6 +376,8 @@ Napi::Value NativeKernel::MockConfig(const Napi::CallbackInfo& info) {
   o.Set("noiommuConfig", Napi::Boolean::New(env, c.noiommu_config));
   o.Set("noiommuEnabled", Napi::Boolean::New(env, c.noiommu_enabled));
   o.Set("cdxBus", Napi::Boolean::New(env, c.cdx_bus));
+  o.Set("uid", Num(env, c.uid));
+  o.Set("gid", Num(env, c.gid));
   o.Set("vfioCdxLoaded", Napi::Boolean::New(env, c.vfio_cdx_loaded));
   o.Set("capSysRawio", Napi::Boolean::New(env, c.cap_sys_rawio));
   o.Set("pageSize", Num(env, static_cast<double>(c.page_size)));

@@ -60,7 +60,11 @@ export interface MockDeviceSpec {
   iommuGroup?: number;
   /** False: the controller refuses to clear bus mastering, so the feature is unsupported (ENOTTY). */
   busMasterSupported?: boolean;
-  /** Created already bound to vfio-cdx (default false). */
+  /**
+   * Created bound to vfio-cdx (default false), as a boot script running as root would bind it:
+   * driver_override, then a probe. Where the probe fails (profile 'linux-6.12-iommufd') the device
+   * is left unbound with driver_override set, as on Linux.
+   */
   bound?: boolean;
 }
 
@@ -70,7 +74,7 @@ export interface MockKernelOptions {
   devices?: MockDeviceSpec[];
   /** Page size the mock kernel uses for MMAP flags and mmap checks (a multiple of the host's). */
   pageSize?: number;
-  /** Whether the simulated caller holds CAP_SYS_RAWIO (default true, as root). */
+  /** Whether the simulated caller holds CAP_SYS_RAWIO (default: true for uid 0, else false). */
   capSysRawio?: boolean;
   /** CONFIG_IOMMUFD (and VFIO_DEVICE_CDEV). */
   iommufd?: boolean;
@@ -99,8 +103,16 @@ export interface MockKernelOptions {
   vfioCdxLoaded?: boolean;
   /** vfio_iommu_type1 dma_entry_limit (default 65535). */
   dmaEntryLimit?: number;
-  /** RLIMIT_MEMLOCK in bytes for DMA pinning (0: unlimited). */
+  /** RLIMIT_MEMLOCK in bytes for DMA pinning (0: unlimited); `/proc/self/limits` reports it. */
   memlockLimit?: number;
+  /**
+   * The simulated caller's uid (default 0, root). Every file the mock serves is root:root, so
+   * another uid is held to the mode bits (`/dev/vfio/N` is 0600: EACCES; sysfs stores: EACCES)
+   * and holds no capability unless `capSysRawio` says so. `/proc/self/status` reports it.
+   */
+  uid?: number;
+  /** The simulated caller's gid (default 0); gid 0 gets a node's group permission bits. */
+  gid?: number;
 }
 
 /** Which call an injected fault hits: exactly one of these keys. */

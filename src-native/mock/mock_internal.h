@@ -261,6 +261,9 @@ struct Node {
     kGroupNode,      // /dev/vfio/<name>
     kCdevNode,       // /dev/vfio/devices/<name>
     kIommuNode,      // /dev/iommu
+    kIommufdParam,   // /sys/module/iommufd/parameters/allow_unsafe_interrupts
+    kProcLimits,     // /proc/self/limits
+    kProcStatus,     // /proc/self/status
   };
   Type type = Type::kNone;
   Obj obj = Obj::kNone;
@@ -294,6 +297,7 @@ struct MockKernel::Impl {
   uint64_t next_instance = 1;            // CdxDevice::instance of the next device added
   bool drivers_autoprobe = true;
   bool noiommu_param = false;            // vfio.enable_unsafe_noiommu_mode
+  bool iommufd_unsafe_interrupts = false;  // iommufd.allow_unsafe_interrupts
   // drivers/iommu
   std::map<int, IommuGroup> iommu_groups;
   // drivers/vfio
@@ -340,6 +344,10 @@ struct MockKernel::Impl {
   Node LookupDeviceEntry(CdxDevice* dev, const std::vector<std::string>& rest);
   Node LookupIommuGroups(const std::vector<std::string>& c);
   Node LookupDev(const std::vector<std::string>& c);
+  Node LookupProc(const std::vector<std::string>& c);
+  bool MayAccess(const Node& node, bool read, bool write) const;
+  std::string ProcSelfStatus() const;
+  std::string ProcSelfLimits() const;
   std::vector<std::string> DirCandidates();
   void CollectPaths(const std::string& path, int depth, std::vector<std::string>* out);
   int ListDir(const std::string& canonical, std::vector<std::string>* names);

@@ -55,6 +55,11 @@ struct KernelConfig {
   size_t page_size = 0;                // 0: the host's; else a multiple of it (4K/16K/64K)
   uint32_t dma_entry_limit = 65535;    // vfio_iommu_type1 dma_entry_limit
   uint64_t memlock_limit = 0;          // RLIMIT_MEMLOCK in bytes charged by DMA pinning; 0 = unlimited
+  // The simulated caller's fsuid/fsgid (no supplementary groups). Every file the mock serves is owned
+  // by root:root; a caller other than root is held to the mode bits (generic_permission) and, with
+  // cap_sys_rawio, holds no capability but CAP_SYS_RAWIO (/proc/self/status says the same).
+  uint32_t uid = 0;
+  uint32_t gid = 0;
 };
 
 // Returns false (and leaves *out alone) for an unknown profile name. Profiles:
