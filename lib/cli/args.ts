@@ -7,7 +7,7 @@
  * extra argument and a malformed number are each a {@link UsageError} (exit status 2).
  * @internal
  */
-import type { MockProfile } from '../mock';
+import { MOCK_PROFILES, type MockProfile } from '../mock';
 
 /** A usage error: the command line itself is wrong. Exit status 2. */
 export class UsageError extends Error {
@@ -21,7 +21,7 @@ export class UsageError extends Error {
 }
 
 /** The mock kernel profiles `--mock` accepts. */
-export const PROFILES: readonly MockProfile[] = ['linux-6.12', 'linux-6.12-iommufd', 'cdev', 'noiommu'];
+export const PROFILES: readonly MockProfile[] = MOCK_PROFILES;
 
 type OptionName = 'help' | 'version' | 'json' | 'mock' | 'verbose' | 'width' | 'dma';
 

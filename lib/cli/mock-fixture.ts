@@ -14,6 +14,7 @@ const PROFILE_TEXT: Record<MockProfile, string> = {
   'linux-6.12': 'type1 IOMMU, CONFIG_IOMMUFD=n: the group/container path',
   'linux-6.12-iommufd': 'stock 6.12 with CONFIG_IOMMUFD=y: the vfio-cdx probe fails with EINVAL',
   cdev: 'CONFIG_IOMMUFD=y and a vfio-cdx with .detach_ioas: cdev/iommufd and group paths',
+  'iommufd-compat': 'CONFIG_IOMMUFD_VFIO_CONTAINER=y: iommufd provides /dev/vfio/vfio for the group path',
   noiommu: 'no IOMMU, no-IOMMU mode on: noiommu-N groups, no DMA mapping',
 };
 

@@ -20,8 +20,13 @@ import { checkDeviceName } from '../bus';
 import { Kernel } from '../kernel';
 import { native, type NativeKernelHandle } from '../native';
 
-/** Named kernel configurations. */
-export type MockProfile = 'linux-6.12' | 'linux-6.12-iommufd' | 'cdev' | 'iommufd-compat' | 'noiommu';
+/**
+ * Named kernel configurations, in the order the native mock defines them (`MockKernel.schema.profiles`
+ * is the authority; a test checks that this list matches it).
+ */
+export const MOCK_PROFILES = ['linux-6.12', 'linux-6.12-iommufd', 'cdev', 'iommufd-compat', 'noiommu'] as const;
+/** One of {@link MOCK_PROFILES}. */
+export type MockProfile = (typeof MOCK_PROFILES)[number];
 
 /** One MMIO region of a mock device. */
 export interface MockRegionSpec {

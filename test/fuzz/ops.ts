@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import { BusMaster, CdxBus, Device, Dma, DmaBuffer, Kernel, Mapping, Msi, MsiVector, Region, SystemKernel, VfioError,
   errnoName, errnoNumber, systemKernel } from '../../lib';
-import { MockDevice, MockKernel, fixtureDevices } from '../../lib/mock';
+import { MOCK_PROFILES, MockDevice, MockKernel, fixtureDevices } from '../../lib/mock';
 import { RawKernel, abi, struct } from '../../lib/raw';
 import type { Rng } from './rng';
 import type { BSlot, DSlot, KSlot, MSlot, Sequence, VSlot } from './sequence';
@@ -34,7 +34,7 @@ const C = abi().constants;
 const SYS = abi().sys;
 const STRUCTS = abi().structs;
 const MINSZ = abi().minsz;
-const PROFILES = ['linux-6.12', 'linux-6.12-iommufd', 'cdev', 'noiommu'] as const;
+const PROFILES = MOCK_PROFILES;
 const ERRNO_NAMES = ['EIO', 'ENOMEM', 'EINVAL', 'EBUSY', 'ETIMEDOUT', 'EACCES', 'EPERM', 'ENODEV', 'EFAULT', 'EAGAIN',
   'ENOSPC', 'EINTR', 'ENOENT', 'ENOTTY', 'EBADF', 'E2BIG', 'EEXIST', 'EOPNOTSUPP'];
 const FAULT_OPS = ['ioctl', 'open', 'mmap', 'eventfd', 'sysfsRead', 'sysfsWrite', 'readDir', 'readLink', 'controller'];

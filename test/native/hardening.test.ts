@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { readdirSync, readlinkSync } from 'node:fs';
 import { CdxBus, Device, DmaBuffer, Dma, Mapping, Msi, MsiVector, Region, BusMaster, SystemKernel, Kernel, VfioError } from '../../lib';
-import { MockDevice, MockKernel, type MockDeviceSpec } from '../../lib/mock';
+import { MOCK_PROFILES, MockDevice, MockKernel, type MockDeviceSpec } from '../../lib/mock';
 import { RawKernel, struct } from '../../lib/raw';
 import { canCollect, collect } from '../helpers/gc';
 import { nodeCommand } from '../helpers/node-exec';
@@ -78,6 +78,12 @@ describe('issue 7.2: worker.terminate() while the worker is inside a throwing na
     assert.equal(r.signal, null, r.out);
     assert.equal(r.status, 0, r.out);
     assert.match(r.out, /survived 20/);
+  });
+});
+
+describe('one list of mock profiles', function () {
+  it('MOCK_PROFILES (TypeScript, the CLI, the fuzzer) is exactly the native mock\'s profile list', function () {
+    assert.deepEqual([...MOCK_PROFILES], MockKernel.schema.profiles);
   });
 });
 
