@@ -176,17 +176,22 @@ async function main(): Promise<void> {
 
   const cRead = measure(N, () => loops.read32Loop(buffer, off, N));
   const cWrite = measure(N, () => loops.write32Loop(buffer, off, N));
+  const u32 = new Uint32Array(buffer);
   const jsRead = measure(N, () => timeJs(N, (n) => { for (let i = 0; i < n; i++) sink += js.read32(off); }));
   const natRead = measure(N, () => timeJs(N, (n) => { for (let i = 0; i < n; i++) sink += nat.read32(off); }));
   const jsWrite = measure(N, () => timeJs(N, (n) => { for (let i = 0; i < n; i++) js.write32(off, i); }));
   const natWrite = measure(N, () => timeJs(N, (n) => { for (let i = 0; i < n; i++) nat.write32(off, i); }));
-  const u32 = new Uint32Array(buffer);
   const rawAtomics = measure(N, () => timeJs(N, (n) => { for (let i = 0; i < n; i++) sink += Atomics.load(u32, off >>> 2); }));
   lines.push(row('read32, JS fast path (Atomics.load)', jsRead, cRead));
   lines.push(row('  floor: bare Atomics.load on a Uint32Array', rawAtomics, cRead));
   lines.push(row('read32, native accessor (N-API, volatile)', natRead, cRead));
   lines.push(row('write32, JS fast path (Atomics.store)', jsWrite, cWrite));
   lines.push(row('write32, native accessor (N-API, volatile)', natWrite, cWrite));
+  // The doorbell: a store barrier for DMA masters, then the store (arm64: dmb oshst; str).
+  const jsBell = measure(N, () => timeJs(N, (n) => { for (let i = 0; i < n; i++) js.doorbell32(off, i); }));
+  const rawStore = measure(N, () => timeJs(N, (n) => { for (let i = 0; i < n; i++) Atomics.store(u32, off >>> 2, i); }));
+  lines.push(row('doorbell32 (barrier + store, N-API)', jsBell, cWrite));
+  lines.push(row('  beside it: bare Atomics.store on a Uint32Array', rawStore, cWrite));
 
   // One ioctl round trip: VFIO_DEVICE_FEATURE PROBE|SET|BUS_MASTER, which is
   // exactly what dev.busMaster.supported issues.

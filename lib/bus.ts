@@ -304,8 +304,18 @@ export class CdxBus {
         '.detach_ioas callback that VFIO then requires, so registration fails with EINVAL (dmesg: "probe with driver ' +
         'vfio-cdx failed with error -22"). Use a kernel with CONFIG_IOMMUFD=n or with vfio-cdx patched to set ' +
         '.detach_ioas = vfio_iommufd_physical_detach_ioas';
+      const iommus = this.#k.readDir('/sys/class/iommu');
+      const iommu = Array.isArray(iommus) && iommus.length > 0 ? iommus.sort().join(', ') : null;
       if (iommufd && (hasGroup || noiommuOn)) {
         e.addHint(`vfio-cdx probe failed: ${detachIoas}`);
+      } else if (!hasGroup && !noiommuOn && iommu !== null) {
+        // The bus's dma_configure (cdx_dma_configure) ran at probe and gave no group.
+        e.addHint(`vfio-cdx probe failed: ${name} has no IOMMU group although an IOMMU is registered (${iommu}). ` +
+          'The CDX bus puts its devices behind the IOMMU only when the controller\'s device-tree node ' +
+          '("xlnx,versal-net-cdx") has dma-ranges: cdx_dma_configure() calls of_dma_configure_id() with force_dma ' +
+          'off, which stops before the IOMMU without them. Add dma-ranges (and iommu-map) to that node for ' +
+          'IOMMU groups, or load vfio with enable_unsafe_noiommu_mode=1 for no-IOMMU groups (no DMA translation)' +
+          (iommufd ? `; and note that ${detachIoas}` : ''));
       } else if (!hasGroup && !noiommuOn) {
         e.addHint(`vfio-cdx probe failed: ${name} has no IOMMU group. Without an IOMMU, load vfio with ` +
           'enable_unsafe_noiommu_mode=1 (CONFIG_VFIO_NOIOMMU) before binding' + (iommufd ? `; and note that ${detachIoas}` : ''));

@@ -8,8 +8,8 @@
  * (`VFIO_CDX_UNCLOSED`): relying on GC leaves a device open for an unknown time.
  */
 import { checkConstruct, checkKeys, closedError, invalidArgType, invalidThis, kConstruct, outOfRange, VfioError } from './errors';
-import { Mapping, type AccessorMode, type MappingParent } from './mapping';
-import { Msi } from './msi';
+import { invalidateMapping, Mapping, type AccessorMode, type MappingParent } from './mapping';
+import { closeMsi, Msi } from './msi';
 import { Dma } from './dma';
 import { native, type NativeDeviceHandle, type NativeRegionInfo } from './native';
 
@@ -55,13 +55,13 @@ export class Region {
   readonly writable: boolean;
   /** False when the region's address or size is not page aligned: vfio-cdx then refuses mmap. */
   readonly mappable: boolean;
-  readonly #device: Device;
+  readonly #map: (region: Region, options: MapOptions) => Mapping;
 
   /** @internal */
-  constructor(token: unknown, device: Device, info: NativeRegionInfo) {
+  constructor(token: unknown, map: (region: Region, options: MapOptions) => Mapping, info: NativeRegionInfo) {
     checkConstruct(token, 'Region');
     const c = native().abi.constants;
-    this.#device = device;
+    this.#map = map;
     this.index = info.index;
     this.size = Number(info.size);
     this.offset = info.offset;
@@ -79,8 +79,8 @@ export class Region {
    *   ERR_VFIO_CLOSED when the device is closed.
    */
   map(options: MapOptions = {}): Mapping {
-    if (typeof this !== 'object' || this === null || !(#device in this)) throw invalidThis('Region');
-    return this.#device._map(this, options);
+    if (typeof this !== 'object' || this === null || !(#map in this)) throw invalidThis('Region');
+    return this.#map(this, options);
   }
 }
 
@@ -117,7 +117,7 @@ export class BusMaster {
 }
 
 /** An open vfio-cdx device. Close it with {@link Device.close} or `using`. */
-export class Device implements Disposable, MappingParent {
+export class Device implements Disposable {
   /** The CDX device name, e.g. 'cdx-00:00'. */
   readonly name: string;
   /** How it was opened: the group/container path or the cdev/iommufd path. */
@@ -162,7 +162,8 @@ export class Device implements Disposable, MappingParent {
       numIrqs: i.numIrqs,
       resettable: (i.flags & native().abi.constants.VFIO_DEVICE_FLAGS_RESET) !== 0,
     });
-    this.regions = Object.freeze(handle.regions().map((r) => new Region(kConstruct, this, r)));
+    const map = (region: Region, options: MapOptions) => this.#mapRegion(region, options);
+    this.regions = Object.freeze(handle.regions().map((r) => new Region(kConstruct, map, r)));
     this.busMaster = new BusMaster(kConstruct, handle);
     this.msi = new Msi(kConstruct, handle, this);
     this.dma = new Dma(kConstruct, handle);
@@ -203,7 +204,7 @@ export class Device implements Disposable, MappingParent {
       this.#handle.reset();
     } catch (e) {
       // A failed re-arm leaves MSI disabled (the addon closed the eventfds): the vectors are dead.
-      if (this.msi.enabled && !this.#handle.msiInfo().enabled) this.msi._closed();
+      if (this.msi.enabled && !this.#handle.msiInfo().enabled) closeMsi(this.msi);
       throw e;
     }
   }
@@ -216,10 +217,10 @@ export class Device implements Disposable, MappingParent {
   close(): void {
     Device.#check(this);
     if (!this.#handle.closed()) this.#handle.close();
-    for (const m of this.#mappings) m._invalidate();
+    for (const m of this.#mappings) invalidateMapping(m);
     this.#mappings.clear();
     finalizer.unregister(this);
-    this.msi._closed();  // last: it runs listeners, which see a fully closed device
+    closeMsi(this.msi);  // last: it runs listeners, which see a fully closed device
   }
 
   /** Same as {@link close}. */
@@ -227,8 +228,7 @@ export class Device implements Disposable, MappingParent {
     this.close();
   }
 
-  /** @internal */
-  _map(region: Region, options: MapOptions): Mapping {
+  #mapRegion(region: Region, options: MapOptions): Mapping {
     if (this.#handle.closed()) throw closedError(`device ${this.name}`);
     if (options === null || typeof options !== 'object') throw invalidArgType('options', 'of type object', options);
     checkKeys(options, 'map() options', ['offset', 'length', 'accessor']);
@@ -259,13 +259,15 @@ export class Device implements Disposable, MappingParent {
       }
       throw e;
     }
-    const mapping = new Mapping(kConstruct, this, handle, buffer, region.index, offset, length, region.writable, accessor);
+    const mapping = new Mapping(kConstruct, this.#parent, handle, buffer, region.index, offset, length, region.writable,
+      accessor);
     this.#mappings.add(mapping);
     return mapping;
   }
 
-  /** @internal */
-  _forget(mapping: Mapping): void {
-    this.#mappings.delete(mapping);
-  }
+  // What the mappings know of this device: its name, and how to leave its list when unmapped.
+  readonly #parent: MappingParent = ((dev: Device): MappingParent => ({
+    get name() { return dev.name; },
+    forget: (m) => { dev.#mappings.delete(m); },
+  }))(this);
 }

@@ -20,6 +20,7 @@ byName.set('EWOULDBLOCK', 11);
 
 /** The kernel's name of a (positive) errno: `errnoName(22) === 'EINVAL'`. */
 export function errnoName(errno: number): string {
+  if (typeof errno !== 'number') throw invalidArgType('errno', 'of type number', errno);
   return byNumber.get(Math.abs(errno))?.[1] ?? `E${Math.abs(errno)}`;
 }
 
@@ -69,6 +70,8 @@ export class VfioError extends Error {
 
   /** Appends a hint to the error and its message. */
   addHint(hint: string): this {
+    if (!(this instanceof VfioError)) throw invalidThis('VfioError');
+    if (typeof hint !== 'string') throw invalidArgType('hint', 'of type string', hint);
     this.hint = this.hint ? `${this.hint} ${hint}` : hint;
     this.message += ` (${hint})`;
     return this;

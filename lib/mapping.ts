@@ -56,12 +56,14 @@ export interface PollTimeoutError extends CodedError {
 
 const kOwner = Symbol('vfio-cdx.mapping');
 
-/** @internal Mappings of a device, invalidated when it closes. */
+/** @internal What a Mapping knows of its device: its name, and how to be forgotten by it. */
 export interface MappingParent {
   readonly name: string;
-  /** @internal */
-  _forget(mapping: Mapping): void;
+  forget(mapping: Mapping): void;
 }
+
+/** @internal Called by the device when it closes: the mapping is dead (no prototype method, so no user can call it). */
+export let invalidateMapping: (mapping: Mapping) => void;
 
 /** A live mapping of device memory. Dispose it (or its device) when done. */
 export class Mapping implements Disposable {
@@ -318,12 +320,34 @@ export class Mapping implements Disposable {
     }
   }
 
+  /**
+   * Writes the 32-bit `value` at `offset` as a **doorbell**: every store this thread made
+   * before it — to DMA buffers, descriptors, anything the device will read by DMA — is
+   * visible to the device's DMA before the device sees this write. This is Linux's
+   * `writel()` and DPDK's `rte_write32()`: `dmb oshst` then a plain store on arm64; on
+   * x86-64, where stores are not reordered with older stores, a compiler barrier and `mov`.
+   * Always a native call (JavaScript cannot emit the barrier). Use it for the register
+   * write that starts the device's DMA; `write32` (`Atomics.store`, an `stlr` on arm64) is
+   * not documented by Arm to order Normal-memory stores for another bus master
+   * (docs/mmio-ordering.md).
+   * @throws RangeError for a bad offset or value; ERR_VFIO_READ_ONLY; ERR_VFIO_CLOSED
+   */
+  doorbell32(offset: number, value: number): void {
+    Mapping.#check(this);
+    try {
+      // the native accessor checks everything itself and throws the same errors
+      (this.#n ??= this.#native.accessors()).doorbell32(offset, value);
+    } catch (e) {
+      throw Mapping.#fail(this, e);
+    }
+  }
+
   /** Unmaps (idempotent). Views of {@link buffer} are detached first. */
   unmap(): void {
     Mapping.#check(this);
     if (this.#native.mapped()) this.#native.unmap();
     this.#invalidate();
-    this.#parent._forget(this);
+    this.#parent.forget(this);
   }
 
   /** Same as {@link unmap}. */
@@ -331,9 +355,8 @@ export class Mapping implements Disposable {
     this.unmap();
   }
 
-  /** @internal Called by the device when it closes. */
-  _invalidate(): void {
-    this.#invalidate();
+  static {
+    invalidateMapping = (m) => m.#invalidate();
   }
 
   static #check(self: unknown): void {

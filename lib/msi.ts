@@ -37,6 +37,11 @@ function waitSignal(options: unknown): AbortSignal | undefined {
   return signal;
 }
 
+let closeVector: (v: MsiVector) => void;
+
+/** @internal The device closed (or its reset failed to re-arm MSI): every vector dies. */
+export let closeMsi: (msi: Msi) => void;
+
 /**
  * One MSI vector. Listening for 'interrupt' starts polling its eventfd; when
  * the last listener goes, polling stops. `unref()` lets the process exit while
@@ -160,12 +165,16 @@ export class MsiVector extends EventEmitter implements AsyncIterable<number> {
     return this.events();
   }
 
-  /** @internal MSI was disabled or the device closed: the vector is dead. */
-  _close(): void {
+  // MSI was disabled or the device closed: the vector is dead.
+  #close(): void {
     if (!this.#live) return;
     this.#live = false;
     this.removeAllListeners('interrupt');
     this.emit('close');
+  }
+
+  static {
+    closeVector = (v) => v.#close();
   }
 }
 
@@ -263,21 +272,23 @@ export class Msi {
   disable(): void {
     Msi.#check(this);
     this.#handle.msiDisable();
-    this._closed();
+    this.#closed();
   }
 
-  /**
-   * @internal The device closed or MSI was disabled: every vector dies. Each vector's 'close'
-   * listeners run; if some throw, the first error is rethrown after all vectors are closed.
-   */
-  _closed(): void {
+  static {
+    closeMsi = (msi) => msi.#closed();
+  }
+
+  // The device closed or MSI was disabled: every vector dies. Each vector's 'close' listeners
+  // run; if some throw, the first error is rethrown after all vectors are closed.
+  #closed(): void {
     const vectors = this.#vectors;
     this.#vectors = [];
     this.#deliver = undefined;
     let first: { error: unknown } | undefined;
     for (const v of vectors) {
       try {
-        v._close();
+        closeVector(v);
       } catch (error) {
         first ??= { error };
       }
@@ -285,8 +296,4 @@ export class Msi {
     if (first) throw first.error;
   }
 
-  /** @internal */
-  get _name(): string {
-    return this.#device.name;
-  }
 }

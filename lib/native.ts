@@ -31,6 +31,8 @@ export interface NativeAccessors {
   write16(offset: number, value: number): void;
   write32(offset: number, value: number): void;
   write64(offset: number, value: bigint | number): void;
+  /** write32 after a store barrier for DMA masters (arm64 `dmb oshst`; x86 a compiler barrier). */
+  doorbell32(offset: number, value: number): void;
 }
 
 export interface NativeMappingHandle {
@@ -151,6 +153,8 @@ export interface NativeAddon {
   abi: AbiTable;
   /** C hooks for native code of another addon in this process (src-native/bench_hooks.h). */
   _hooks: { kernel(kernel: NativeKernelHandle): unknown };
+  /** Native devices alive and mappings still mapped in this process (for tests: close() frees them at once). */
+  _live(): { devices: number; mappings: number };
 }
 
 let addon: NativeAddon | undefined;

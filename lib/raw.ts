@@ -77,8 +77,8 @@ export interface RawStruct {
  * `init` says otherwise.
  */
 export function struct(name: string, init: Record<string, number | bigint> = {}, extra = 0): RawStruct {
-  const layout = native().abi.structs[name];
-  if (typeof name !== 'string' || layout === undefined || !Object.hasOwn(native().abi.structs, name)) {
+  const layout = typeof name === 'string' && Object.hasOwn(native().abi.structs, name) ? native().abi.structs[name] : undefined;
+  if (layout === undefined) {
     throw invalidArgValue('name', name, `must be an ABI struct name (${Object.keys(native().abi.structs).join(', ')})`);
   }
   if (init === null || typeof init !== 'object') throw invalidArgValue('init', init, 'must be an object of field values');

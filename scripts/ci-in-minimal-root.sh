@@ -31,15 +31,24 @@ if [ ! -x "$ROOT/usr/bin/apt-get" ]; then
 fi
 
 # Node.js as the CI machine has it: the files of this machine's nodejs package, copied as they
-# are (it is the registry's Node build, with npm and the headers node-gyp needs).
-if [ ! -x "$ROOT/usr/bin/node" ]; then
-  echo "ci-root: Node.js $(node --version) from this machine's nodejs package"
-  dpkg -L nodejs | while read -r f; do [ -f "$f" ] && [ ! -L "$f" ] && printf '%s\0' "$f"; done |
+# are (it is the registry's Node build, with the headers node-gyp needs), and npm as the machine
+# runs it (upgraded at boot, so copied whole rather than from the package's file list).
+if [ ! -x "$ROOT/usr/bin/node" ] || ! chroot "$ROOT" /usr/bin/npm --version >/dev/null 2>&1; then
+  echo "ci-root: Node.js $(node --version) and npm $(npm --version) from this machine"
+  # Files and symlinks, not directories (tar would add their whole contents).
+  dpkg -L nodejs | grep -v '^/usr/lib/node_modules/' |
+    while read -r f; do if [ -f "$f" ] || [ -L "$f" ]; then printf '%s\0' "$f"; fi; done |
     tar --null -T - -cf - 2>/dev/null | tar -C "$ROOT" -xf -
-  dpkg -L nodejs | while read -r f; do [ -L "$f" ] && printf '%s\0' "$f"; done |
-    tar --null -T - -cf - 2>/dev/null | tar -C "$ROOT" -xf -
+  rm -rf "$ROOT/usr/lib/node_modules"
+  cp -a /usr/lib/node_modules "$ROOT/usr/lib/node_modules"
 fi
-printf 'nodedir=/usr\n' > "$ROOT/root/.npmrc"
+# The machine's registry access, not the project's needs: npm's settings and the CA bundle this
+# workplace's registries are reached through (NODE_EXTRA_CA_CERTS, npm's cafile).
+cp ~/.npmrc "$ROOT/root/.npmrc" 2>/dev/null || printf 'nodedir=/usr\n' > "$ROOT/root/.npmrc"
+grep -q '^nodedir=' "$ROOT/root/.npmrc" || printf 'nodedir=/usr\n' >> "$ROOT/root/.npmrc"
+for f in /etc/npmrc /usr/etc/npmrc /etc/ssl/certs/ca-certificates.crt; do
+  if [ -f "$f" ]; then mkdir -p "$ROOT$(dirname "$f")"; cp "$f" "$ROOT$f"; fi
+done
 cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
 echo "ci-root: packages in the root: $(chroot "$ROOT" dpkg-query -W -f='${Package}\n' | wc -l)" \
   "(no compiler: $(chroot "$ROOT" sh -c 'command -v g++ || echo none'); no git: $(chroot "$ROOT" sh -c 'command -v git || echo none'))"
@@ -69,7 +78,8 @@ done
 echo "ci-root: .ci/run at $commit"
 set +e
 chroot "$ROOT" /usr/bin/env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-  TERM=dumb CI=true bash -c 'cd /ci && bash .ci/run' 2>&1 | tee "$ROOT/ci.log"
+  TERM=dumb CI=true ${NODE_EXTRA_CA_CERTS:+NODE_EXTRA_CA_CERTS=$NODE_EXTRA_CA_CERTS} \
+  bash -c 'cd /ci && bash .ci/run' 2>&1 | tee "$ROOT/ci.log"
 rc=${PIPESTATUS[0]}
 set -e
 echo "ci-root: .ci/run exited $rc"

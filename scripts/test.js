@@ -34,6 +34,7 @@ const profiles = [
   ['noiommu', 'the twin of the VM kernel'],
   ['linux-6.12', 'type1 IOMMU, group path'],
   ['cdev', 'iommufd + fixed vfio-cdx'],
+  ['iommufd-compat', 'iommufd provides /dev/vfio/vfio'],
   ['linux-6.12-iommufd', 'probe fails'],
 ];
 const conformance = (profile, what, extraName, env) => ({

@@ -195,6 +195,17 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("mockSchema", Napi::Function::New(
                                 env, [](const Napi::CallbackInfo& info) -> Napi::Value { return MockSchema(info.Env()); },
                                 "mockSchema"));
+  // Live native devices and mapped (not yet unmapped) mappings in the process: the tests' way to see that close()
+  // frees native state at once, not when the GC finalizes a wrapper.
+  exports.Set("_live", Napi::Function::New(
+                           env,
+                           [](const Napi::CallbackInfo& info) -> Napi::Value {
+                             Napi::Object o = Napi::Object::New(info.Env());
+                             o.Set("devices", Napi::Number::New(info.Env(), double(LiveCount<Device>::Get())));
+                             o.Set("mappings", Napi::Number::New(info.Env(), double(LiveCount<MappingCore>::Get())));
+                             return o;
+                           },
+                           "_live"));
   exports.Set("abi", AbiTable(env));
   exports.Set("lnicControl", Napi::Function::New(env, LnicControl, "lnicControl"));
   // For native code of another addon in this process (bench_hooks.h): the benchmark's C loops.

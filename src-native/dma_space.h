@@ -31,6 +31,10 @@ class DmaSpace {
   // Unmaps and releases an IOVA returned by Map. Never throws (failures are traced).
   void Unmap(uint64_t iova, uint64_t size);
   const std::vector<IovaRange>& ranges();
+  // Forgets the windows: the next ranges() asks the kernel again. Called whenever a device joins
+  // the space, since its reserved regions narrow the windows — and the iommufd-provided
+  // /dev/vfio/vfio reports one full range until a device fd is opened.
+  void RangesChanged() { have_ranges_ = false; }
   virtual const char* kind() const = 0;
 
  protected:

@@ -14,6 +14,7 @@ void MappingCore::Unmap(bool notify) {
   // that still point at it may live until the next GC.
   sys_.reset();
   what_ = std::string();
+  live_.reset();
 }
 
 }  // namespace vfiocdx

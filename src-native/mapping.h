@@ -17,6 +17,9 @@
 #include <memory>
 #include <string>
 
+#include <optional>
+
+#include "live_count.h"
 #include "sys.h"
 
 namespace vfiocdx {
@@ -49,8 +52,26 @@ class MappingCore {
   T Read(size_t off) const { return *reinterpret_cast<const volatile T*>(addr_ + off); }
   template <typename T>
   void Write(size_t off, T value) const { *reinterpret_cast<volatile T*>(addr_ + off) = value; }
+  // A doorbell: every earlier store to memory (DMA buffers, descriptors) is made visible to
+  // a DMA master before the device sees this store — Linux's writel() and DPDK's
+  // rte_write32(): `dmb oshst` then a plain `str` on arm64; on x86-64 stores are not
+  // reordered with earlier stores (TSO), so a compiler barrier and `mov` suffice.
+  template <typename T>
+  void Doorbell(size_t off, T value) const {
+#if defined(__aarch64__)
+    __asm__ __volatile__("dmb oshst" ::: "memory");
+#elif defined(__x86_64__) || defined(__i386__)
+    __asm__ __volatile__("" ::: "memory");
+#else
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+#endif
+    *reinterpret_cast<volatile T*>(addr_ + off) = value;
+  }
 
  private:
+  // Counts mapped cores: engaged from construction until Unmap (what stays after is a
+  // few bytes that say "unmapped" to accessors still pointing here).
+  std::optional<LiveCount<MappingCore>> live_{std::in_place};
   std::shared_ptr<const Sys> sys_;
   uint8_t* addr_;
   size_t length_;

@@ -14,7 +14,8 @@ namespace {
 
 const std::vector<std::string> kConfigKeys = {
     "profile",       "devices",     "pageSize",    "capSysRawio",   "iommufd",       "iommu",
-    "vfioCdxDetachIoas", "noiommuConfig", "noiommuEnabled", "cdxBus", "vfioCdxLoaded", "dmaEntryLimit", "memlockLimit"};
+    "dtDmaRanges",   "vfioContainer", "vfioCdxDetachIoas", "noiommuConfig", "noiommuEnabled", "cdxBus", "vfioCdxLoaded",
+    "dmaEntryLimit", "memlockLimit", "uid", "gid"};
 const std::vector<std::string> kDeviceKeys = {
     "bus",       "dev",      "vendorId", "deviceId",   "subsystemVendorId", "subsystemDeviceId", "classCode",
     "revision",  "regions",  "msiCount", "model",      "iommuGroup",        "busMasterSupported", "bound"};
@@ -186,12 +187,16 @@ mock::KernelConfig ParseMockConfig(Napi::Env env, Napi::Object options) {
   mock::ProfileConfig(profile, &c);
   c.iommu = r.Bool("iommu", c.iommu);
   c.iommufd = r.Bool("iommufd", c.iommufd);
+  c.dt_dma_ranges = r.Bool("dtDmaRanges", c.dt_dma_ranges);
+  c.vfio_container = r.Bool("vfioContainer", c.vfio_container);
   c.vfio_cdx_detach_ioas = r.Bool("vfioCdxDetachIoas", c.vfio_cdx_detach_ioas);
   c.noiommu_config = r.Bool("noiommuConfig", c.noiommu_config);
   c.noiommu_enabled = r.Bool("noiommuEnabled", c.noiommu_enabled);
   c.cdx_bus = r.Bool("cdxBus", c.cdx_bus);
   c.vfio_cdx_loaded = r.Bool("vfioCdxLoaded", c.vfio_cdx_loaded);
-  c.cap_sys_rawio = r.Bool("capSysRawio", c.cap_sys_rawio);
+  c.uid = static_cast<uint32_t>(r.Uint("uid", 0xffffffffu, c.uid));
+  c.gid = static_cast<uint32_t>(r.Uint("gid", 0xffffffffu, c.gid));
+  c.cap_sys_rawio = r.Bool("capSysRawio", c.uid == 0 && c.cap_sys_rawio);  // a caller other than root: no caps
   c.page_size = static_cast<size_t>(r.Uint("pageSize", uint64_t{1} << 30, c.page_size));
   c.dma_entry_limit = static_cast<uint32_t>(r.Uint("dmaEntryLimit", 0xffffffffu, c.dma_entry_limit));
   c.memlock_limit = r.Uint("memlockLimit", ~uint64_t{0}, c.memlock_limit, true);

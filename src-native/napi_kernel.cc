@@ -369,11 +369,15 @@ Napi::Value NativeKernel::MockConfig(const Napi::CallbackInfo& info) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("profile", c.profile);
   o.Set("iommu", Napi::Boolean::New(env, c.iommu));
+  o.Set("dtDmaRanges", Napi::Boolean::New(env, c.dt_dma_ranges));
   o.Set("iommufd", Napi::Boolean::New(env, c.iommufd));
+  o.Set("vfioContainer", Napi::Boolean::New(env, c.vfio_container));
   o.Set("vfioCdxDetachIoas", Napi::Boolean::New(env, c.vfio_cdx_detach_ioas));
   o.Set("noiommuConfig", Napi::Boolean::New(env, c.noiommu_config));
   o.Set("noiommuEnabled", Napi::Boolean::New(env, c.noiommu_enabled));
   o.Set("cdxBus", Napi::Boolean::New(env, c.cdx_bus));
+  o.Set("uid", Num(env, c.uid));
+  o.Set("gid", Num(env, c.gid));
   o.Set("vfioCdxLoaded", Napi::Boolean::New(env, c.vfio_cdx_loaded));
   o.Set("capSysRawio", Napi::Boolean::New(env, c.cap_sys_rawio));
   o.Set("pageSize", Num(env, static_cast<double>(c.page_size)));

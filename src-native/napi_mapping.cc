@@ -207,7 +207,7 @@ napi_value ReadAccessor(napi_env env, napi_callback_info cbinfo) {
   return out;
 }
 
-template <typename T>
+template <typename T, bool kDoorbell = false>
 napi_value WriteAccessor(napi_env env, napi_callback_info cbinfo) {
   size_t argc = 2;
   napi_value argv[2];
@@ -219,7 +219,11 @@ napi_value WriteAccessor(napi_env env, napi_callback_info cbinfo) {
   if (!FastOffset<T>(env, core, argv[0], &off) || !core.writable() || !FastValue<T>(env, argv[1], &value)) {
     return ThrowAccessError(env, core, argv[0], sizeof(T), true, argv[1]);
   }
-  core.Write<T>(off, value);
+  if constexpr (kDoorbell) {
+    core.Doorbell<T>(off, value);
+  } else {
+    core.Write<T>(off, value);
+  }
   return nullptr;  // undefined
 }
 
@@ -238,7 +242,7 @@ void AddAccessor(Napi::Env env, Napi::Object target, const char* name, napi_call
 
 }  // namespace
 
-// accessors() → { read8, read16, read32, read64, write8, write16, write32, write64 }
+// accessors() → { read8, read16, read32, read64, write8, write16, write32, write64, doorbell32 }
 Napi::Value NativeMapping::Accessors(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object o = Napi::Object::New(env);
@@ -252,6 +256,7 @@ Napi::Value NativeMapping::Accessors(const Napi::CallbackInfo& info) {
   AddAccessor(env, o, "write16", WriteAccessor<uint16_t>, core, self);
   AddAccessor(env, o, "write32", WriteAccessor<uint32_t>, core, self);
   AddAccessor(env, o, "write64", WriteAccessor<uint64_t>, core, self);
+  AddAccessor(env, o, "doorbell32", WriteAccessor<uint32_t, true>, core, self);
   return o;
 }
 

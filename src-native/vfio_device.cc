@@ -107,6 +107,7 @@ void Device::OpenGroupPath(const std::string& base) {
   group_ = ctx_->GroupFor(node, static_cast<int>(number), noiommu);
   fd_ = group_->OpenDevice(name_);
   node_ = node;
+  if (auto space = group_->container()->dma()) space->RangesChanged();
 }
 
 void Device::OpenCdevPath(const std::string& vfio_dev) {
@@ -124,6 +125,7 @@ void Device::OpenCdevPath(const std::string& vfio_dev) {
   attach.pt_id = iommufd_->ioas_id();
   sys().Ioctl(fd.get(), abi::VFIO_DEVICE_ATTACH_IOMMUFD_PT, reinterpret_cast<uintptr_t>(&attach),
               "VFIO_DEVICE_ATTACH_IOMMUFD_PT", name_);
+  iommufd_->dma()->RangesChanged();
   fd_ = std::move(fd);
 }
 

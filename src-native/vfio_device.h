@@ -17,6 +17,7 @@
 #include "abi.h"
 #include "dma_buffer.h"
 #include "iommufd_session.h"
+#include "live_count.h"
 #include "mapping.h"
 #include "sys.h"
 #include "vfio_context.h"
@@ -88,6 +89,7 @@ class Device {
   void Close(bool notify);
 
  private:
+  LiveCount<Device> live_;
   Device(std::shared_ptr<VfioContext> ctx, std::string name) : ctx_(std::move(ctx)), name_(std::move(name)) {}
   void OpenGroupPath(const std::string& base);
   void OpenCdevPath(const std::string& vfio_dev);

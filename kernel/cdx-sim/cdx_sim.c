@@ -22,26 +22,54 @@
  * interrupt sees the final state. With MSI disabled the doorbell is left
  * alone. This is the behaviour of the project's mock device model.
  *
- * MSI: the upstream CDX MSI domain needs a DT msi-map to a GIC ITS, which x86
- * does not have. When built in, the sim therefore creates its own software
- * MSI domain on top of a small root irq domain (msi_create_irq_domain() is
- * not exported, hence built-in only). vfio-cdx's unmodified MSI code
- * allocates from it through cdx_enable_msi() and msi_domain_alloc_irqs();
- * raising a vector calls generic_handle_domain_irq_safe() on the root domain,
- * which runs the handler vfio-cdx requested (it signals the user's eventfd).
+ * The same register page holds a bus-master copy engine (DMA_*): the driver
+ * writes a source IOVA, a destination IOVA and a length, then DMA_CTRL = GO
+ * (| IRQ | vector << 8). The poll takes the job (DMA_CTRL back to 0) and copies
+ * through the IOMMU domain the device is attached to right now
+ * (iommu_get_domain_for_dev() + iommu_iova_to_phys() page by page: the type1
+ * container's domain, the iommufd HWPT, or the blocking domain after a
+ * DETACH), then writes DMA_STATUS (DONE, or ERROR | errno: EINVAL for a bad
+ * length, EPERM with bus mastering off, EFAULT for an IOVA without
+ * translation, which includes every IOVA of a device with no IOMMU domain),
+ * counts the job in DMA_DONE and, with IRQ, raises the vector. The poll runs
+ * every jiffy while some device has MSI or bus mastering enabled, every 10
+ * jiffies otherwise. iommu_iova_to_phys() does not report permissions, so a
+ * write into a read-only IOMMU mapping is not refused (real hardware would
+ * fault; the mock's model does refuse it).
  *
- * The sim never implements rescan: /sys/bus/cdx/rescan only finds
- * controllers through a "xlnx,versal-net-cdx" DT node, so writing it removes
- * the sim's devices for good.
+ * MSI, two modes chosen at init:
+ * - Device-tree mode (arm64): when a "xlnx,versal-net-cdx" node exists, the
+ *   controller is its platform device, the upstream CDX MSI domain
+ *   (cdx_msi_domain_init(), msi-map to the GIC ITS) gives real LPIs, and
+ *   raising a vector makes it pending at the ITS (irq_set_irqchip_state()).
+ *   The platform device's drvdata is the controller, so /sys/bus/cdx/rescan
+ *   finds it and rescans the sim's devices. The node's iommu-map and
+ *   dma-ranges put the devices behind an SMMU (cdx_dma_configure() at probe).
+ * - Software mode (x86, no such node): the upstream domain needs a DT msi-map
+ *   to a GIC ITS, which x86 does not have. When built in, the sim creates its
+ *   own software MSI domain on top of a small root irq domain
+ *   (msi_create_irq_domain() is not exported, hence built-in only).
+ *   vfio-cdx's unmodified MSI code allocates from it through cdx_enable_msi()
+ *   and msi_domain_alloc_irqs(); raising a vector calls
+ *   generic_handle_domain_irq_safe() on the root domain, which runs the
+ *   handler vfio-cdx requested (it signals the user's eventfd). There the sim
+ *   never implements rescan: /sys/bus/cdx/rescan only finds controllers
+ *   through a "xlnx,versal-net-cdx" DT node, so writing it removes the sim's
+ *   devices for good.
  */
 
 #include <linux/cdx/cdx_bus.h>
 #include <linux/gfp.h>
+#include <linux/highmem.h>
+#include <linux/interrupt.h>
+#include <linux/iommu.h>
 #include <linux/irq.h>
 #include <linux/irqdomain.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/msi.h>
+#include <linux/of.h>
+#include <linux/of_platform.h>
 #include <linux/platform_device.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
@@ -62,6 +90,11 @@
 /* hwirq of vector v of a device: the upstream CDX scheme (req_id << 10) | v. */
 #define CDX_SIM_HWIRQ(req_id, v)	(((irq_hw_number_t)(req_id) << 10) | (v))
 #define CDX_SIM_MAX_BUSES	(CDX_BUS_NUM_MASK + 1)
+/* The DT node whose platform device becomes the controller (device-tree mode). */
+#define CDX_SIM_COMPATIBLE	"xlnx,versal-net-cdx"
+/* Poll periods (jiffies): while some device has MSI or bus mastering on, and otherwise. */
+#define CDX_SIM_POLL_ACTIVE	1
+#define CDX_SIM_POLL_IDLE	10
 
 struct cdx_sim_region {
 	struct page *pages;
@@ -77,6 +110,7 @@ struct cdx_sim_region {
  * @req_id: requester ID, (bus << 8) | dev; also the MSI device ID
  * @resets: resets so far (RESET_COUNT)
  * @fired: MSIs raised so far (MSI_FIRED)
+ * @dma_done: copy-engine jobs finished so far (DMA_DONE)
  * @bus_master: bus mastering enabled by the controller
  * @msi_enabled: MSI enabled by the controller
  */
@@ -87,6 +121,7 @@ struct cdx_sim_dev {
 	u32 req_id;
 	u32 resets;
 	u32 fired;
+	u32 dma_done;
 	bool bus_master;
 	bool msi_enabled;
 };
@@ -100,6 +135,7 @@ struct cdx_sim {
 	struct irq_domain *msi_domain;
 	struct fwnode_handle *root_fwnode;
 	struct fwnode_handle *msi_fwnode;
+	bool of_mode;		/* controller on a DT node, upstream CDX MSI domain */
 };
 
 static struct cdx_sim *cdx_sim;
@@ -135,6 +171,12 @@ static struct cdx_sim_dev *cdx_sim_find(struct cdx_sim *sim, u8 bus, u8 dev)
 			return &sim->devs[i];
 	}
 	return NULL;
+}
+
+/* The struct device of a simulated device, with a reference, or NULL. */
+static struct device *cdx_sim_device(struct cdx_sim_dev *sd)
+{
+	return bus_find_device_by_name(&cdx_bus_type, NULL, sd->desc->name);
 }
 
 /* Give region @i its initial contents. */
@@ -211,13 +253,17 @@ static int cdx_sim_dev_configure(struct cdx_controller *cdx, u8 bus_num,
 		sd->bus_master = cfg->bus_master_enable;
 		if (cdx_sim_has_regs(sd))
 			cdx_sim_writel(sd, CDX_SIM_REG_BUS_MASTER, sd->bus_master);
+		if (sd->bus_master)	/* the copy engine may get work */
+			mod_delayed_work(system_wq, &sim->poll_work,
+					 CDX_SIM_POLL_ACTIVE);
 		break;
 	case CDX_DEV_MSI_ENABLE:
 		sd->msi_enabled = cfg->msi_enable;
 		if (cdx_sim_has_regs(sd))
 			cdx_sim_writel(sd, CDX_SIM_REG_MSI_ENABLE, sd->msi_enabled);
-		if (sd->msi_enabled)	/* start watching the doorbell */
-			schedule_delayed_work(&sim->poll_work, 1);
+		if (sd->msi_enabled)	/* watch the doorbell closely */
+			mod_delayed_work(system_wq, &sim->poll_work,
+					 CDX_SIM_POLL_ACTIVE);
 		break;
 	case CDX_DEV_MSI_CONF:
 		if (cfg->msi.msi_index >= sd->desc->num_msi)
@@ -396,6 +442,10 @@ static struct msi_domain_info cdx_sim_msi_info = {
 
 static int cdx_sim_msi_init(struct cdx_sim *sim)
 {
+	if (sim->of_mode) {	/* upstream cdx_msi.c, msi-map to the ITS */
+		sim->msi_domain = cdx_msi_domain_init(&sim->pdev->dev);
+		return sim->msi_domain ? 0 : -ENODEV;
+	}
 	sim->root_fwnode = irq_domain_alloc_named_fwnode("cdx-sim");
 	sim->msi_fwnode = irq_domain_alloc_named_fwnode("cdx-sim-MSI");
 	if (!sim->root_fwnode || !sim->msi_fwnode)
@@ -443,16 +493,36 @@ static void cdx_sim_msi_exit(struct cdx_sim *sim)
 static bool cdx_sim_can_raise(struct cdx_sim *sim, struct cdx_sim_dev *sd,
 			      u32 vector)
 {
+	if (sim->of_mode)	/* cdx_sim_raise() looks the interrupt up */
+		return true;
 	return sim->root_domain &&
 	       irq_find_mapping(sim->root_domain,
 				CDX_SIM_HWIRQ(sd->req_id, vector));
 }
 
+/*
+ * Device-tree mode: the vector's LPI is made pending at the ITS (an INT
+ * command), exactly what the device's MSI write would do; software mode: the
+ * root domain's handler runs directly.
+ */
 static void cdx_sim_raise(struct cdx_sim *sim, struct cdx_sim_dev *sd,
 			  u32 vector)
 {
-	generic_handle_domain_irq_safe(sim->root_domain,
-				       CDX_SIM_HWIRQ(sd->req_id, vector));
+	struct device *dev;
+	unsigned int virq;
+
+	if (!sim->of_mode) {
+		generic_handle_domain_irq_safe(sim->root_domain,
+					       CDX_SIM_HWIRQ(sd->req_id, vector));
+		return;
+	}
+	dev = cdx_sim_device(sd);
+	if (!dev)
+		return;
+	virq = msi_get_virq(dev, vector);
+	if (virq)
+		irq_set_irqchip_state(virq, IRQCHIP_STATE_PENDING, true);
+	put_device(dev);
 }
 
 #else /* !CDX_SIM_MSI */
@@ -506,22 +576,132 @@ static bool cdx_sim_doorbell(struct cdx_sim *sim, struct cdx_sim_dev *sd,
 	return fire;
 }
 
+/*
+ * Copies @len bytes from IOVA @src to IOVA @dst as a bus master behind the
+ * device's IOMMU: each page of either side is translated through the domain
+ * the device is attached to now. 0, or -EFAULT for an IOVA without
+ * translation (no domain, the blocking domain, an unmapped IOVA, not RAM).
+ */
+static int cdx_sim_dma_copy(struct device *dev, u64 src, u64 dst, u32 len)
+{
+	struct iommu_domain *domain = iommu_get_domain_for_dev(dev);
+
+	if (!domain)
+		return -EFAULT;
+	while (len) {
+		phys_addr_t ps = iommu_iova_to_phys(domain, src);
+		phys_addr_t pd = iommu_iova_to_phys(domain, dst);
+		u32 n = min_t(u32, len, PAGE_SIZE - offset_in_page(ps));
+		struct page *sp, *dp;
+		void *s, *d;
+
+		if (!ps || !pd || !pfn_valid(PHYS_PFN(ps)) ||
+		    !pfn_valid(PHYS_PFN(pd)))
+			return -EFAULT;
+		n = min_t(u32, n, PAGE_SIZE - offset_in_page(pd));
+		sp = pfn_to_page(PHYS_PFN(ps));
+		dp = pfn_to_page(PHYS_PFN(pd));
+		/* pinned by VFIO/iommufd; a racing unmap must not free them under us */
+		if (!get_page_unless_zero(sp))
+			return -EFAULT;
+		if (!get_page_unless_zero(dp)) {
+			put_page(sp);
+			return -EFAULT;
+		}
+		s = kmap_local_page(sp);
+		d = kmap_local_page(dp);
+		memcpy(d + offset_in_page(pd), s + offset_in_page(ps), n);
+		kunmap_local(d);
+		kunmap_local(s);
+		put_page(dp);
+		put_page(sp);
+		src += n;
+		dst += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/*
+ * One copy-engine check: takes a job written to DMA_CTRL, runs it, publishes
+ * DMA_STATUS and DMA_DONE, and returns true when vector *vector must then be
+ * raised (IRQ requested, MSI enabled, a valid vector).
+ */
+static bool cdx_sim_dma(struct cdx_sim *sim, struct cdx_sim_dev *sd,
+			u32 *vector)
+{
+	u32 ctrl, len, status, resets;
+	unsigned long flags;
+	struct device *dev;
+	u64 src, dst;
+	bool fire = false;
+	int ret;
+
+	if (!cdx_sim_has_regs(sd) ||
+	    !(cdx_sim_readl(sd, CDX_SIM_REG_DMA_CTRL) & CDX_SIM_DMA_CTRL_GO))
+		return false;
+
+	spin_lock_irqsave(&sd->lock, flags);
+	ctrl = xchg(cdx_sim_reg(sd, CDX_SIM_REG_DMA_CTRL), 0);
+	src = ((u64)cdx_sim_readl(sd, CDX_SIM_REG_DMA_SRC_HI) << 32) |
+	      cdx_sim_readl(sd, CDX_SIM_REG_DMA_SRC_LO);
+	dst = ((u64)cdx_sim_readl(sd, CDX_SIM_REG_DMA_DST_HI) << 32) |
+	      cdx_sim_readl(sd, CDX_SIM_REG_DMA_DST_LO);
+	len = cdx_sim_readl(sd, CDX_SIM_REG_DMA_LEN);
+	resets = sd->resets;
+	ret = 0;
+	if (!len || len > CDX_SIM_DMA_MAX_LENGTH)
+		ret = -EINVAL;
+	else if (!sd->bus_master)
+		ret = -EPERM;
+	spin_unlock_irqrestore(&sd->lock, flags);
+	if (!(ctrl & CDX_SIM_DMA_CTRL_GO))
+		return false;
+
+	if (!ret) {
+		dev = cdx_sim_device(sd);
+		ret = dev ? cdx_sim_dma_copy(dev, src, dst, len) : -ENODEV;
+		if (dev)
+			put_device(dev);
+	}
+	status = ret ? CDX_SIM_DMA_STATUS_ERROR | -ret : CDX_SIM_DMA_STATUS_DONE;
+
+	spin_lock_irqsave(&sd->lock, flags);
+	if (sd->resets == resets) {	/* a reset meanwhile dropped the job */
+		cdx_sim_writel(sd, CDX_SIM_REG_DMA_STATUS, status);
+		cdx_sim_writel(sd, CDX_SIM_REG_DMA_DONE, ++sd->dma_done);
+		*vector = (ctrl >> CDX_SIM_DMA_CTRL_VECTOR_SHIFT) & 0xff;
+		if ((ctrl & CDX_SIM_DMA_CTRL_IRQ) && sd->msi_enabled &&
+		    *vector < sd->desc->num_msi) {
+			cdx_sim_writel(sd, CDX_SIM_REG_MSI_FIRED, ++sd->fired);
+			fire = cdx_sim_can_raise(sim, sd, *vector);
+		}
+	}
+	spin_unlock_irqrestore(&sd->lock, flags);
+
+	return fire;
+}
+
 static void cdx_sim_poll(struct work_struct *work)
 {
 	struct cdx_sim *sim = container_of(to_delayed_work(work),
 					   struct cdx_sim, poll_work);
-	bool watching = false;
+	bool active = false;
 	unsigned int i;
 	u32 vector = 0;
 
 	for (i = 0; i < CDX_SIM_NUM_DEVICES; i++) {
-		if (cdx_sim_doorbell(sim, &sim->devs[i], &vector))
-			cdx_sim_raise(sim, &sim->devs[i], vector);
-		watching |= READ_ONCE(sim->devs[i].msi_enabled);
+		struct cdx_sim_dev *sd = &sim->devs[i];
+
+		if (cdx_sim_doorbell(sim, sd, &vector))
+			cdx_sim_raise(sim, sd, vector);
+		if (cdx_sim_dma(sim, sd, &vector))
+			cdx_sim_raise(sim, sd, vector);
+		active |= READ_ONCE(sd->msi_enabled) ||
+			  READ_ONCE(sd->bus_master);
 	}
-	/* idle while no device has MSI enabled; MSI_ENABLE restarts it */
-	if (watching)
-		schedule_delayed_work(&sim->poll_work, 1);
+	schedule_delayed_work(&sim->poll_work,
+			      active ? CDX_SIM_POLL_ACTIVE : CDX_SIM_POLL_IDLE);
 }
 
 static void cdx_sim_free_regions(struct cdx_sim *sim)
@@ -563,6 +743,42 @@ static int cdx_sim_alloc_regions(struct cdx_sim *sim)
 	return 0;
 }
 
+/* The controller's device: the DT node's platform device, or a new one. */
+static int cdx_sim_get_pdev(struct cdx_sim *sim)
+{
+	struct device_node *np;
+
+	np = of_find_compatible_node(NULL, NULL, CDX_SIM_COMPATIBLE);
+	if (np) {
+		sim->pdev = of_find_device_by_node(np);
+		of_node_put(np);
+		if (!sim->pdev)
+			return -ENODEV;
+		sim->of_mode = true;
+		return 0;
+	}
+	sim->pdev = platform_device_register_simple("cdx-sim",
+						    PLATFORM_DEVID_NONE,
+						    NULL, 0);
+	if (IS_ERR(sim->pdev)) {
+		int ret = PTR_ERR(sim->pdev);
+
+		sim->pdev = NULL;
+		return ret;
+	}
+	return 0;
+}
+
+static void cdx_sim_put_pdev(struct cdx_sim *sim)
+{
+	if (sim->of_mode) {
+		platform_set_drvdata(sim->pdev, NULL);
+		put_device(&sim->pdev->dev);
+	} else {
+		platform_device_unregister(sim->pdev);
+	}
+}
+
 static int __init cdx_sim_init(void)
 {
 	struct cdx_sim *sim;
@@ -576,13 +792,9 @@ static int __init cdx_sim_init(void)
 	if (ret)
 		goto err_free;
 
-	sim->pdev = platform_device_register_simple("cdx-sim",
-						    PLATFORM_DEVID_NONE,
-						    NULL, 0);
-	if (IS_ERR(sim->pdev)) {
-		ret = PTR_ERR(sim->pdev);
+	ret = cdx_sim_get_pdev(sim);
+	if (ret)
 		goto err_free;
-	}
 
 	ret = cdx_sim_msi_init(sim);
 	if (ret)
@@ -598,16 +810,21 @@ static int __init cdx_sim_init(void)
 	ret = cdx_register_controller(&sim->cdx);
 	if (ret)
 		goto err_msi;
+	/* rescan_store() finds the controller as the DT node's drvdata */
+	if (sim->of_mode)
+		platform_set_drvdata(sim->pdev, &sim->cdx);
+	schedule_delayed_work(&sim->poll_work, CDX_SIM_POLL_IDLE);
 
 	cdx_sim = sim;
-	dev_info(&sim->pdev->dev, "CDX controller %u: %d devices, MSI %s\n",
+	dev_info(&sim->pdev->dev, "CDX controller %u: %d devices, MSI %s (%s)\n",
 		 sim->cdx.id, CDX_SIM_NUM_DEVICES,
-		 sim->msi_domain ? "yes" : "no");
+		 sim->msi_domain ? "yes" : "no",
+		 sim->of_mode ? "device tree, CDX MSI domain" : "software MSI domain");
 	return 0;
 
 err_msi:
 	cdx_sim_msi_exit(sim);
-	platform_device_unregister(sim->pdev);
+	cdx_sim_put_pdev(sim);
 err_free:
 	cdx_sim_free_regions(sim);
 	kfree(sim);
@@ -621,7 +838,7 @@ static void __exit cdx_sim_exit(void)
 	cancel_delayed_work_sync(&sim->poll_work);
 	cdx_unregister_controller(&sim->cdx);
 	cdx_sim_msi_exit(sim);
-	platform_device_unregister(sim->pdev);
+	cdx_sim_put_pdev(sim);
 	cdx_sim_free_regions(sim);
 	kfree(sim);
 	cdx_sim = NULL;

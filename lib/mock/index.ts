@@ -20,8 +20,13 @@ import { checkDeviceName } from '../bus';
 import { Kernel } from '../kernel';
 import { native, type NativeKernelHandle, type NativeLnicControl } from '../native';
 
-/** Named kernel configurations. */
-export type MockProfile = 'linux-6.12' | 'linux-6.12-iommufd' | 'cdev' | 'noiommu';
+/**
+ * Named kernel configurations, in the order the native mock defines them (`MockKernel.schema.profiles`
+ * is the authority; a test checks that this list matches it).
+ */
+export const MOCK_PROFILES = ['linux-6.12', 'linux-6.12-iommufd', 'cdev', 'iommufd-compat', 'noiommu'] as const;
+/** One of {@link MOCK_PROFILES}. */
+export type MockProfile = (typeof MOCK_PROFILES)[number];
 
 /** One MMIO region of a mock device. */
 export interface MockRegionSpec {
@@ -62,7 +67,11 @@ export interface MockDeviceSpec {
   iommuGroup?: number;
   /** False: the controller refuses to clear bus mastering, so the feature is unsupported (ENOTTY). */
   busMasterSupported?: boolean;
-  /** Created already bound to vfio-cdx (default false). */
+  /**
+   * Created bound to vfio-cdx (default false), as a boot script running as root would bind it:
+   * driver_override, then a probe. Where the probe fails (profile 'linux-6.12-iommufd') the device
+   * is left unbound with driver_override set, as on Linux.
+   */
   bound?: boolean;
 }
 
@@ -72,12 +81,23 @@ export interface MockKernelOptions {
   devices?: MockDeviceSpec[];
   /** Page size the mock kernel uses for MMAP flags and mmap checks (a multiple of the host's). */
   pageSize?: number;
-  /** Whether the simulated caller holds CAP_SYS_RAWIO (default true, as root). */
+  /** Whether the simulated caller holds CAP_SYS_RAWIO (default: true for uid 0, else false). */
   capSysRawio?: boolean;
   /** CONFIG_IOMMUFD (and VFIO_DEVICE_CDEV). */
   iommufd?: boolean;
-  /** Whether an IOMMU exists (devices get IOMMU groups when added). */
+  /**
+   * CONFIG_VFIO_CONTAINER (default true). False (with `iommufd`): iommufd provides
+   * /dev/vfio/vfio (CONFIG_IOMMUFD_VFIO_CONTAINER) and answers the container ioctls itself.
+   */
+  vfioContainer?: boolean;
+  /** Whether an IOMMU exists (a device gets an IOMMU group when a driver probes it: the bus's dma_configure). */
   iommu?: boolean;
+  /**
+   * The CDX controller's device-tree node has `dma-ranges` (default true). Without it Linux
+   * never puts CDX devices behind the IOMMU (of_dma_configure_id() with force_dma false stops
+   * early): they get no IOMMU group, so VFIO needs no-IOMMU mode, even though an IOMMU exists.
+   */
+  dtDmaRanges?: boolean;
   /** vfio-cdx carries the `.detach_ioas` fix. */
   vfioCdxDetachIoas?: boolean;
   /** CONFIG_VFIO_NOIOMMU. */
@@ -90,8 +110,16 @@ export interface MockKernelOptions {
   vfioCdxLoaded?: boolean;
   /** vfio_iommu_type1 dma_entry_limit (default 65535). */
   dmaEntryLimit?: number;
-  /** RLIMIT_MEMLOCK in bytes for DMA pinning (0: unlimited). */
+  /** RLIMIT_MEMLOCK in bytes for DMA pinning (0: unlimited); `/proc/self/limits` reports it. */
   memlockLimit?: number;
+  /**
+   * The simulated caller's uid (default 0, root). Every file the mock serves is root:root, so
+   * another uid is held to the mode bits (`/dev/vfio/N` is 0600: EACCES; sysfs stores: EACCES)
+   * and holds no capability unless `capSysRawio` says so. `/proc/self/status` reports it.
+   */
+  uid?: number;
+  /** The simulated caller's gid (default 0); gid 0 gets a node's group permission bits. */
+  gid?: number;
 }
 
 /** Which call an injected fault hits: exactly one of these keys. */
@@ -233,7 +261,7 @@ export class MockKernel extends Kernel {
     const status = this.#k.mockStatus(name);
     if (!status.exists) throw invalidArgValue('name', name, 'is not a device of this mock kernel');
     let d = this.#devices.get(name);
-    if (d === undefined || d._instance !== status.instance) {
+    if (d === undefined || instanceOf(d) !== status.instance) {
       d = new MockDevice(kConstruct, this.#k, name, status.instance);
       this.#devices.set(name, d);
     }
@@ -304,6 +332,8 @@ export interface MockSchema {
   faultKeys: string[];
 }
 
+let instanceOf: (d: MockDevice) => number;
+
 /**
  * The device side of one mock device: one device, not one name. Once its removal has begun, its
  * MockDevice says `exists === false`; once it is gone, every other member throws
@@ -326,9 +356,8 @@ export class MockDevice {
     this.#instance = instance;
   }
 
-  /** @internal */
-  get _instance(): number {
-    return this.#instance;
+  static {
+    instanceOf = (d) => d.#instance;
   }
 
   // The status of the device `self` is; throws for a wrong `this` and once the device is gone.

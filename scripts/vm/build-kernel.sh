@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# build-kernel.sh — build (or reuse) the x86_64 Linux 6.12 kernel of the VM tier:
-# the real drivers/cdx and drivers/vfio/cdx plus our simulated CDX controller.
+# build-kernel.sh — build (or reuse) a Linux 6.12 kernel of the VM tier: the
+# real drivers/cdx and drivers/vfio/cdx plus our simulated CDX controller.
 #
-# Usage: scripts/vm/build-kernel.sh [--dev] fixed|stock|all
+# Usage: scripts/vm/build-kernel.sh [--dev] fixed|stock|arm64|all
 #
-#   fixed  vfio-cdx with the .detach_ioas fix, IOMMUFD=y (binding works)
-#   stock  unpatched 6.12 vfio-cdx, IOMMUFD=y (probe fails with EINVAL: the
-#          upstream bug a real distro kernel has)
-#   all    both, one after the other (2 cores: parallel builds are not faster)
+#   fixed  x86_64: vfio-cdx with the .detach_ioas fix, IOMMUFD=y (binding works)
+#   stock  x86_64: unpatched 6.12 vfio-cdx, IOMMUFD=y (probe fails with EINVAL:
+#          the upstream bug a real distro kernel has)
+#   arm64  arm64 (QEMU virt, GICv3 ITS, SMMUv3 driver): the .detach_ioas fix,
+#          IOMMUFD=y; cross-built with aarch64-linux-gnu-gcc (Image)
+#   all    every variant, one after the other (2 cores: parallel builds are not faster)
 #
 # Default (clean recipe): the result is cached in
 # ${VFIO_CDX_VM_CACHE:-/var/cache/vfio-cdx-vm}/<variant>-<hash>/, keyed by a
@@ -31,11 +33,12 @@ VM_NAME=build-kernel
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 JOBS=${VFIO_CDX_VM_JOBS:-$(nproc)}
-FRAGMENT=kernel/config/cdx-vm.config
 SIM_SRC=kernel/cdx-sim/cdx_sim.c
 FIXTURE=fixtures/cdx-test-devices.json
 # what the build needs, plus what running the VM needs (one apt-get for all)
-BUILD_PKGS="$VM_SRC_PKG build-essential bc bison flex libelf-dev libssl-dev cpio xz-utils patch rsync qemu-system-x86 busybox-static"
+BUILD_PKGS="$VM_SRC_PKG build-essential bc bison flex libelf-dev libssl-dev cpio xz-utils patch rsync"
+ARCH_PKGS_x86_64="qemu-system-x86 busybox-static"
+ARCH_PKGS_arm64="gcc-aarch64-linux-gnu qemu-system-arm device-tree-compiler"
 
 usage() {
 	sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//' >&2
@@ -48,8 +51,8 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	--dev) dev=1 ;;
 	-h | --help) usage ;;
-	fixed | stock) variants+=("$1") ;;
-	all) variants+=(fixed stock) ;;
+	fixed | stock | arm64) variants+=("$1") ;;
+	all) variants+=(fixed stock arm64) ;;
 	*) usage ;;
 	esac
 	shift
@@ -59,8 +62,29 @@ done
 patches_for() {
 	echo kernel/patches/cdx-kconfig.patch
 	echo kernel/patches/cdx-sim-intree.patch
-	if [ "$1" = fixed ]; then echo kernel/patches/vfio-cdx-detach-ioas.patch; fi
+	if [ "$1" != stock ]; then echo kernel/patches/vfio-cdx-detach-ioas.patch; fi
 }
+
+# Per-variant build settings: ARCH, CROSS, FRAGMENT, IMAGE (make target and path).
+set_variant() {
+	case $1 in
+	arm64)
+		ARCH=arm64 CROSS=aarch64-linux-gnu- FRAGMENT=kernel/config/cdx-vm-arm64.config
+		IMAGE_TARGET=Image IMAGE_PATH=arch/arm64/boot/Image
+		;;
+	*)
+		ARCH=x86_64 CROSS='' FRAGMENT=kernel/config/cdx-vm.config
+		IMAGE_TARGET=bzImage IMAGE_PATH=arch/x86/boot/bzImage
+		;;
+	esac
+}
+
+pkgs_for() {
+	local v=ARCH_PKGS_$ARCH
+	echo "$BUILD_PKGS ${!v}"
+}
+
+kmake() { make ARCH="$ARCH" ${CROSS:+CROSS_COMPILE=$CROSS} "$@"; }
 
 # Generate the sim's device table into $1.
 gen_header() {
@@ -73,7 +97,7 @@ input_manifest() {
 	local variant=$1 hdr=$2
 	echo "variant $variant"
 	echo "source $VM_SRC_PKG $(dpkg-query -W -f='${Version}' "$VM_SRC_PKG")"
-	echo "gcc $(gcc -dumpfullversion) $(gcc -dumpmachine)"
+	echo "gcc $("${CROSS}gcc" -dumpfullversion) $("${CROSS}gcc" -dumpmachine)"
 	(
 		cd "$VM_REPO"
 		# shellcheck disable=SC2046
@@ -111,9 +135,9 @@ configure_tree() {
 	vm_log "$variant: tinyconfig + $FRAGMENT"
 	(
 		cd "$tree"
-		make ARCH=x86_64 tinyconfig
-		scripts/kconfig/merge_config.sh -m .config "$VM_REPO/$FRAGMENT"
-		make ARCH=x86_64 olddefconfig
+		kmake tinyconfig
+		ARCH=$ARCH scripts/kconfig/merge_config.sh -m .config "$VM_REPO/$FRAGMENT"
+		kmake olddefconfig
 	) >>"$log" 2>&1 || { tail -30 "$log" >&2; vm_die "$variant: configuration failed (log: $log)"; }
 	while read -r line; do
 		grep -qx "$line" "$tree/.config" || missing+=("$line")
@@ -125,15 +149,17 @@ configure_tree() {
 make_tree() {
 	local variant=$1 tree=$2 log=$3 out=$4 t0
 	t0=$(vm_now)
-	vm_log "$variant: make -j$JOBS bzImage (log: $log)"
-	(cd "$tree" && make ARCH=x86_64 -j"$JOBS" bzImage) >>"$log" 2>&1 ||
+	vm_log "$variant: make -j$JOBS $IMAGE_TARGET (log: $log)"
+	(cd "$tree" && nice -n 10 make ARCH="$ARCH" ${CROSS:+CROSS_COMPILE=$CROSS} -j"$JOBS" "$IMAGE_TARGET") >>"$log" 2>&1 ||
 		{ tail -40 "$log" >&2; vm_die "$variant: kernel build failed (log: $log)"; }
 	vm_log "$variant: make took $(vm_since "$t0") s"
 	rm -rf "$out"
 	mkdir -p "$out"
-	(cd "$tree" && make ARCH=x86_64 headers_install INSTALL_HDR_PATH="$out/headers") >>"$log" 2>&1 ||
+	(cd "$tree" && kmake headers_install INSTALL_HDR_PATH="$out/headers") >>"$log" 2>&1 ||
 		{ tail -20 "$log" >&2; vm_die "$variant: headers_install failed (log: $log)"; }
-	cp "$tree/vmlinux" "$tree/arch/x86/boot/bzImage" "$tree/System.map" "$out/"
+	cp "$tree/$IMAGE_PATH" "$tree/System.map" "$out/"
+	# x86: the PVH-bootable vmlinux too (QEMU boots it directly)
+	if [ "$ARCH" = x86_64 ]; then cp "$tree/vmlinux" "$out/"; fi
 	cp "$tree/.config" "$out/config"
 }
 
@@ -145,8 +171,6 @@ build_clean() {
 		return 0
 	fi
 	t0=$(vm_now)
-	# shellcheck disable=SC2086
-	vm_need_pkgs $BUILD_PKGS
 	mkdir -p "$VM_WORK/$variant"
 	: >"$log"
 	prepare_tree "$variant" "$tree"
@@ -182,8 +206,7 @@ build_dev() {
 	local variant=$1 hdr=$2 manifest=$3
 	local tree=$VM_WORK/$variant/linux log=$VM_WORK/$variant/dev-build.log out=$VM_WORK/$variant/dev-out t0
 	t0=$(vm_now)
-	# shellcheck disable=SC2086
-	vm_need_pkgs $BUILD_PKGS
+	mkdir -p "$VM_WORK/$variant"
 	: >"$log"
 	if [ "$(cat "$tree/.vm-prep-stamp" 2>/dev/null)" != "$(prep_stamp "$variant")" ]; then
 		prepare_tree "$variant" "$tree"
@@ -207,6 +230,9 @@ build_dev() {
 build_variant() {
 	local variant=$1 t0 hdr=$TMP_DIR/cdx_sim_devices.h manifest hash
 	t0=$(vm_now)
+	set_variant "$variant"
+	# shellcheck disable=SC2046 # the compiler is part of the cache key: install it first
+	vm_need_pkgs $(pkgs_for)
 	gen_header "$hdr"
 	manifest=$(input_manifest "$variant" "$hdr")
 	hash=$(vm_hash <<<"$manifest")
@@ -219,7 +245,7 @@ build_variant() {
 		echo "$VM_CACHE/$variant-$hash"
 		return
 	fi
-	vm_log "$variant: cache miss ($variant-$hash), building (5-6 min on 2 cores)"
+	vm_log "$variant: cache miss ($variant-$hash), building (4-6 min on 2 cores)"
 	mkdir -p "$VM_CACHE"
 	vm_with_lock "$VM_WORK/.lock-$variant" build_clean "$variant" "$hdr" "$hash" "$manifest"
 }

@@ -149,8 +149,8 @@ int MockKernel::Impl::CdxDeviceAdd(const DeviceSpec& spec, std::string* error) {
   raw->model = DeviceModel::Create(this, raw);
   ModelPowerOn(raw);
   ModelStart(raw);  // the device runs from now on (it waits for the mutex we hold)
-  // device_add() → iommu_probe_device(): with an IOMMU every CDX device gets a group.
-  if (config.iommu) IommuGroupAddDevice(IommuGroupAlloc(spec.iommu_group), raw);
+  // No IOMMU group yet: on the CDX bus the IOMMU is configured by the bus's dma_configure() when a
+  // driver probes (driver_core.cc: ReallyProbe), not when the device is added.
   // bus_probe_device(): vfio-cdx never matches a device without driver_override, so autoprobe
   // cannot bind anything here.
   if (drivers_autoprobe) DeviceAttach(raw);

@@ -23,7 +23,12 @@ namespace vfiocdx {
 namespace mock {
 namespace {
 
-constexpr uint64_t kMsiDoorbellAddr = 0x08020040;  // where the (simulated) interrupt controller listens
+// The MSI doorbell of the (simulated) interrupt controller: GITS_TRANSLATER of the GICv3 ITS of
+// QEMU's virt machine (0x8080000 + 64 KiB + 0x40). Behind an IOMMU the device is given an IOVA
+// instead: the first page of the SMMU's software MSI window (MSI_IOVA_BASE 0x8000000), where
+// iommu-dma's MSI cookie maps the doorbell page, plus the same offset.
+constexpr uint64_t kMsiDoorbellPhys = 0x08090040;
+constexpr uint64_t kMsiDoorbellIova = 0x08000040;
 
 struct ModelInfo {
   const char* name;
@@ -247,9 +252,12 @@ void MockKernel::Impl::ModelReset(CdxDevice* dev) {
 }
 
 // MSI_CONF for every vector, as msi_domain_alloc_irqs() → cdx_msi_write_msg() programs them.
+// The address is an IOVA when the device is behind the IOMMU (a group from dma_configure, not a
+// no-IOMMU group of VFIO's); the data is the ITS EventID, the vector's index.
 void MockKernel::Impl::ModelWriteMsiTable(CdxDevice* dev, uint32_t nvec) {
   if (!dev->model) return;
-  for (uint32_t v = 0; v < nvec; v++) dev->model->MsiWriteMsg(v, kMsiDoorbellAddr, v);
+  bool iova = dev->iommu_group >= 0 && iommu_groups[dev->iommu_group].name != "vfio-noiommu";
+  for (uint32_t v = 0; v < nvec; v++) dev->model->MsiWriteMsg(v, iova ? kMsiDoorbellIova : kMsiDoorbellPhys, v);
 }
 
 // cdx_configure_device() (drivers/cdx/controller/cdx_controller.c): the firmware call behind

@@ -10,9 +10,21 @@
 namespace vfiocdx {
 namespace mock {
 
+// cdx_dma_configure() (drivers/cdx/cdx.c:346-367), the bus's dma_configure(), which
+// really_probe() calls before the driver's probe: of_dma_configure_id() on the controller's DT
+// node puts the device behind its IOMMU (of_iommu_configure → iommu_probe_device: a new group)
+// — but only when the node has dma-ranges, since force_dma is false. The group stays when the
+// probe fails and after unbind; it goes with the device.
+void MockKernel::Impl::CdxDmaConfigure(CdxDevice* dev) {
+  if (config.iommu && config.dt_dma_ranges && dev->iommu_group < 0) {
+    IommuGroupAddDevice(IommuGroupAlloc(dev->spec.iommu_group), dev);
+  }
+}
+
 // vfio_cdx_probe() (drivers/vfio/cdx/main.c:313-333) via cdx_probe() and really_probe()
 // (dd.c:662-785): a failed probe comes back as a positive errno (dd.c:732).
 int MockKernel::Impl::ReallyProbe(CdxDevice* dev) {
+  CdxDmaConfigure(dev);
   int ret = VfioRegisterGroupDev(dev);
   if (ret) return -ret;
   dev->bound = true;

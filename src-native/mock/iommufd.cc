@@ -103,7 +103,7 @@ IommufdObject* MockKernel::Impl::IommufdGetIoas(IommufdCtx* ictx, uint32_t id) {
 long MockKernel::Impl::IommufdFopsIoctl(OpenFile* f, unsigned long cmd, uintptr_t arg) {
   IommufdCtx* ictx = f->ictx.get();
   unsigned nr = cmd & 0xff;
-  if (nr < 0x80 || nr - 0x80 >= 15) return -ENOTTY;
+  if (nr < 0x80 || nr - 0x80 >= 15) return IommufdVfioIoctl(ictx, cmd, arg);  // vfio_compat.c
   uint32_t usize;
   if (CopyFromUser(&usize, arg, sizeof(usize))) return -EFAULT;
   if (cmd != abi::IommufdIo(nr - 0x80)) return -ENOTTY;  // op->ioctl_num != cmd → ENOIOCTLCMD
@@ -173,14 +173,7 @@ long MockKernel::Impl::IommufdIoasIovaRanges(IommufdCtx* ictx, abi::iommu_ioas_i
   uint32_t max_iovas = cmd->num_iovas;
   cmd->num_iovas = 0;
   cmd->out_iova_alignment = ioas->hwpt ? page_size : 1;
-  uint64_t start = 0;
-  std::vector<std::pair<uint64_t, uint64_t>> holes;
-  for (const auto& r : ReservedRanges(ioas)) {
-    if (r.first > start) holes.push_back({start, r.first - 1});
-    start = r.second == kUlongMax ? kUlongMax : r.second + 1;
-  }
-  if (start != kUlongMax || holes.empty()) holes.push_back({start, kUlongMax});
-  for (const auto& h : holes) {
+  for (const auto& h : IoasHoles(ioas)) {
     if (cmd->num_iovas < max_iovas) {
       abi::iommu_iova_range elm = {h.first, h.second};
       if (CopyToUser(cmd->allowed_iovas + cmd->num_iovas * sizeof(elm), &elm, sizeof(elm))) return -EFAULT;
@@ -190,6 +183,18 @@ long MockKernel::Impl::IommufdIoasIovaRanges(IommufdCtx* ictx, abi::iommu_ioas_i
   int ret = Respond(arg, cmd, usize, sizeof(*cmd));
   if (ret) return ret;
   return cmd->num_iovas > max_iovas ? -EMSGSIZE : 0;
+}
+
+// The usable IOVA of an IOAS: the holes of its reserved tree (interval_tree_for_each_span()).
+std::vector<std::pair<uint64_t, uint64_t>> MockKernel::Impl::IoasHoles(const IommufdObject* ioas) {
+  uint64_t start = 0;
+  std::vector<std::pair<uint64_t, uint64_t>> holes;
+  for (const auto& r : ReservedRanges(ioas)) {
+    if (r.first > start) holes.push_back({start, r.first - 1});
+    start = r.second == kUlongMax ? kUlongMax : r.second + 1;
+  }
+  if (start != kUlongMax || holes.empty()) holes.push_back({start, kUlongMax});
+  return holes;
 }
 
 // Pins one area into the IOAS's domain: pin_user_pages (EFAULT) and the locked_vm charge (ENOMEM).
@@ -250,20 +255,33 @@ long MockKernel::Impl::IommufdIoasMap(IommufdCtx* ictx, abi::iommu_ioas_map* cmd
   if (!(cmd->flags & (abi::IOMMU_IOAS_MAP_WRITEABLE | abi::IOMMU_IOAS_MAP_READABLE))) return -EINVAL;
   Obj* ioas = IommufdGetIoas(ictx, cmd->ioas_id);
   if (!ioas) return -ENOENT;
+  uint64_t iova = cmd->iova;
+  int prot = static_cast<int>(cmd->flags & (abi::IOMMU_IOAS_MAP_WRITEABLE | abi::IOMMU_IOAS_MAP_READABLE));
+  int ret = IoptMapUserPages(ioas, &iova, cmd->user_va, cmd->length, prot,
+                             cmd->flags & abi::IOMMU_IOAS_MAP_FIXED_IOVA);
+  if (ret) return ret;
+  cmd->iova = iova;
+  return Respond(arg, cmd, usize, sizeof(*cmd));
+}
+
+// iopt_map_user_pages() (io_pagetable.c): an area of `length` bytes of user memory at *iova
+// (`fixed`) or at an IOVA the allocator picks (written back to *iova).
+int MockKernel::Impl::IoptMapUserPages(Obj* ioas, uint64_t* iova_inout, uint64_t user_va, uint64_t length, int prot,
+                                       bool fixed) {
   // iopt_alloc_pages()
-  if (cmd->length == 0) return -EINVAL;
-  if (cmd->user_va + cmd->length < cmd->user_va) return -EOVERFLOW;
+  if (length == 0) return -EINVAL;
+  if (user_va + length < user_va) return -EOVERFLOW;
   // iopt_alloc_area_pages()
   uint64_t align = ioas->hwpt ? page_size : 1;
-  if (cmd->length & (align - 1)) return -EINVAL;
-  uint64_t iova = cmd->iova;
-  if (!(cmd->flags & abi::IOMMU_IOAS_MAP_FIXED_IOVA)) {
-    int ret = IoptAllocIova(ioas, align, page_size, cmd->user_va, cmd->length, &iova);
+  if (length & (align - 1)) return -EINVAL;
+  uint64_t iova = *iova_inout;
+  if (!fixed) {
+    int ret = IoptAllocIova(ioas, align, page_size, user_va, length, &iova);
     if (ret) return ret;
   } else {  // iopt_check_iova()
     if (iova & (align - 1)) return -EINVAL;
-    if (iova + (cmd->length - 1) < iova) return -EOVERFLOW;
-    uint64_t last = iova + cmd->length - 1;
+    if (iova + (length - 1) < iova) return -EOVERFLOW;
+    uint64_t last = iova + length - 1;
     for (const auto& r : ReservedRanges(ioas)) {
       if (Intersects(iova, last, r.first, r.second)) return -EINVAL;
     }
@@ -271,19 +289,19 @@ long MockKernel::Impl::IommufdIoasMap(IommufdCtx* ictx, abi::iommu_ioas_map* cmd
       if (Intersects(iova, last, kv.first, kv.first + kv.second.length - 1)) return -EEXIST;
     }
   }
-  if ((cmd->user_va % page_size) & (align - 1)) return -EINVAL;  // iopt_insert_area(): page_offset
+  if ((user_va % page_size) & (align - 1)) return -EINVAL;  // iopt_insert_area(): page_offset
   IoptArea area;
   area.iova = iova;
-  area.length = cmd->length;
-  area.user_va = cmd->user_va;
-  area.prot = static_cast<int>(cmd->flags & (abi::IOMMU_IOAS_MAP_WRITEABLE | abi::IOMMU_IOAS_MAP_READABLE));
+  area.length = length;
+  area.user_va = user_va;
+  area.prot = prot;
   if (ioas->hwpt) {  // iopt_fill_domains_pages()
     int ret = IoptPinArea(ioas, area);
     if (ret) return ret;
   }
   ioas->areas[iova] = area;
-  cmd->iova = iova;
-  return Respond(arg, cmd, usize, sizeof(*cmd));
+  *iova_inout = iova;
+  return 0;
 }
 
 // iopt_unmap_iova_range() (io_pagetable.c:660-735): an area not entirely inside → ENOENT (areas

@@ -6,7 +6,9 @@
 // like the kernel's) are followed anywhere but in the last component unless asked. Runs with
 // Impl::mu held.
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -19,6 +21,9 @@
 
 namespace vfiocdx {
 namespace mock {
+
+// The IOMMU instance in /sys/class/iommu (arm_smmu_device_probe(): "smmu3.%pa").
+static const char kIommuName[] = "smmu3.0x0000000009050000";
 namespace {
 
 using T = Node::Type;
@@ -140,6 +145,7 @@ Node MockKernel::Impl::Lookup(const std::string& canonical) {
   if (c.empty()) return Dir();
   if (c[0] == "sys") return LookupSys(c);
   if (c[0] == "dev") return LookupDev(c);
+  if (c[0] == "proc") return LookupProc(c);
   return Node();
 }
 
@@ -167,12 +173,27 @@ Node MockKernel::Impl::LookupSys(const std::vector<std::string>& c) {
     if (n == 2) return Dir();
     return c[2] == "iommu_groups" ? LookupIommuGroups(c) : Node();
   }
+  if (c[1] == "class") {
+    // /sys/class/iommu/<name>: each registered IOMMU (iommu_device_sysfs_add()); the mock's is
+    // the SMMUv3 of QEMU's virt machine, named as arm-smmu-v3 names it.
+    if (n == 2 || (n == 3 && c[2] == "iommu")) return Dir();
+    if (c[2] == "iommu" && n == 4 && config.iommu && c[3] == kIommuName) return Dir();
+    return Node();
+  }
   if (c[1] == "module") {
-    // vfio.enable_unsafe_noiommu_mode exists only with CONFIG_VFIO_NOIOMMU (vfio_main.c:57-62).
-    if (n == 2 || (n == 3 && c[2] == "vfio")) return Dir();
-    if (c[2] != "vfio" || c[3] != "parameters" || !config.noiommu_config) return Node();
+    // Module parameters (kernel/params.c; built-in modules get the same directory):
+    // vfio.enable_unsafe_noiommu_mode exists only with CONFIG_VFIO_NOIOMMU (vfio_main.c:57-62), and
+    // iommufd.allow_unsafe_interrupts (iommufd/device.c:15) whenever iommufd is built in or loaded,
+    // which is how userspace can tell that CONFIG_IOMMUFD is on without /dev or the build config.
+    if (n == 2) return Dir();
+    bool vfio = c[2] == "vfio";
+    bool iommufd = c[2] == "iommufd" && config.iommufd;
+    if (!vfio && !iommufd) return Node();
+    if (n == 3) return Dir();
+    if (c[3] != "parameters" || (vfio && !config.noiommu_config)) return Node();
     if (n == 4) return Dir();
-    if (n == 5 && c[4] == "enable_unsafe_noiommu_mode") return File(0644, O::kNoiommuParam);
+    if (n == 5 && vfio && c[4] == "enable_unsafe_noiommu_mode") return File(0644, O::kNoiommuParam);
+    if (n == 5 && iommufd && c[4] == "allow_unsafe_interrupts") return File(0644, O::kIommufdParam);
   }
   return Node();
 }
@@ -263,6 +284,11 @@ Node MockKernel::Impl::LookupIommuGroups(const std::vector<std::string>& c) {
     node.index = id;
     return node;
   }
+  if (n == 5 && (c[4] == "reserved_regions" || c[4] == "type")) {
+    Node node = File(0444, c[4] == "type" ? O::kGroupType : O::kGroupResv);
+    node.index = id;
+    return node;
+  }
   if (n == 6 && c[4] == "devices") {
     CdxDevice* dev = LiveDevice(c[5]);
     if (dev && dev->iommu_group == id) return Link("../../../.." + DevicePath(dev).substr(4));
@@ -301,6 +327,121 @@ Node MockKernel::Impl::LookupDev(const std::vector<std::string>& c) {
   return node;
 }
 
+// /proc/self/limits (fs/proc/base.c proc_pid_limits) and /proc/self/status (fs/proc/array.c): the
+// caller's RLIMIT_MEMLOCK, credentials and capabilities as this kernel enforces them.
+Node MockKernel::Impl::LookupProc(const std::vector<std::string>& c) {
+  size_t n = c.size();
+  if (n == 1) return Dir();
+  if (c[1] != "self") return Node();
+  if (n == 2) return Dir();  // Linux makes it a link to /proc/<pid>; nothing here depends on that
+  if (n == 3 && c[2] == "limits") return File(0444, O::kProcLimits);
+  if (n == 3 && c[2] == "status") return File(0444, O::kProcStatus);
+  return Node();
+}
+
+// generic_permission() (fs/namei.c) for the simulated caller. Every node is owned by root:root, so
+// root passes on CAP_DAC_OVERRIDE (sysfs's stricter open check, which binds even root, is
+// OpenSysfs's), a caller whose gid is 0 gets the group bits, and anyone else the "other" bits.
+bool MockKernel::Impl::MayAccess(const Node& node, bool read, bool write) const {
+  if (config.uid == 0) return true;
+  mode_t bits = config.gid == 0 ? (node.mode >> 3) & 7 : node.mode & 7;
+  return (!read || (bits & 4)) && (!write || (bits & 2));
+}
+
+namespace {
+
+constexpr uint64_t kCapAll = (1ull << 41) - 1;  // CAP_LAST_CAP is CAP_CHECKPOINT_RESTORE (40) in 6.12
+constexpr uint64_t kCapIpcLock = 1ull << 14;
+constexpr uint64_t kCapSysRawio = 1ull << 17;
+
+bool LineIs(const std::string& line, const char* key) { return line.rfind(key, 0) == 0; }
+
+}  // namespace
+
+// The real process's /proc/self/status with the lines this kernel decides replaced: Uid/Gid (the
+// simulated caller's), no supplementary groups, and the capability sets. The caller never holds
+// CAP_IPC_LOCK, because the mock charges every DMA pin against memlock_limit as the kernel does
+// for such a caller; it holds CAP_SYS_RAWIO exactly when cap_sys_rawio says so.
+std::string MockKernel::Impl::ProcSelfStatus() const {
+  uint64_t eff = config.uid == 0 ? kCapAll & ~kCapIpcLock : 0;
+  eff = config.cap_sys_rawio ? eff | kCapSysRawio : eff & ~kCapSysRawio;
+  char buf[128];
+  auto ids = [&](const char* key, uint32_t id) {
+    snprintf(buf, sizeof(buf), "%s\t%u\t%u\t%u\t%u\n", key, id, id, id, id);
+    return std::string(buf);
+  };
+  auto caps = [&](const char* key, uint64_t v) {
+    snprintf(buf, sizeof(buf), "%s\t%016llx\n", key, static_cast<unsigned long long>(v));
+    return std::string(buf);
+  };
+  std::string real;
+  int fd = ::open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    char chunk[4096];
+    ssize_t n;
+    while ((n = ::read(fd, chunk, sizeof(chunk))) > 0) real.append(chunk, static_cast<size_t>(n));
+    ::close(fd);
+  }
+  if (real.empty()) real = "Name:\tnode\nUid:\nGid:\nGroups:\nCapInh:\nCapPrm:\nCapEff:\nCapBnd:\nCapAmb:\n";
+  std::string out;
+  size_t pos = 0;
+  while (pos < real.size()) {
+    size_t end = real.find('\n', pos);
+    if (end == std::string::npos) end = real.size() - 1;
+    std::string line = real.substr(pos, end - pos + 1);
+    pos = end + 1;
+    if (LineIs(line, "Uid:")) line = ids("Uid:", config.uid);
+    else if (LineIs(line, "Gid:")) line = ids("Gid:", config.gid);
+    else if (LineIs(line, "Groups:")) line = "Groups:\t \n";  // array.c leaves a trailing space
+    else if (LineIs(line, "CapInh:")) line = caps("CapInh:", 0);
+    else if (LineIs(line, "CapPrm:")) line = caps("CapPrm:", eff);
+    else if (LineIs(line, "CapEff:")) line = caps("CapEff:", eff);
+    else if (LineIs(line, "CapBnd:")) line = caps("CapBnd:", kCapAll);
+    else if (LineIs(line, "CapAmb:")) line = caps("CapAmb:", 0);
+    out += line;
+  }
+  return out;
+}
+
+// proc_pid_limits(): the process's own limits, except RLIMIT_MEMLOCK, which is memlock_limit
+// (0: unlimited), the limit the mock's type1 and iommufd pinning is charged against.
+std::string MockKernel::Impl::ProcSelfLimits() const {
+  static const struct {
+    int resource;
+    const char* name;
+    const char* unit;
+  } kLimits[] = {
+      {RLIMIT_CPU, "Max cpu time", "seconds"},       {RLIMIT_FSIZE, "Max file size", "bytes"},
+      {RLIMIT_DATA, "Max data size", "bytes"},       {RLIMIT_STACK, "Max stack size", "bytes"},
+      {RLIMIT_CORE, "Max core file size", "bytes"},  {RLIMIT_RSS, "Max resident set", "bytes"},
+      {RLIMIT_NPROC, "Max processes", "processes"},  {RLIMIT_NOFILE, "Max open files", "files"},
+      {RLIMIT_MEMLOCK, "Max locked memory", "bytes"}, {RLIMIT_AS, "Max address space", "bytes"},
+      {RLIMIT_LOCKS, "Max file locks", "locks"},     {RLIMIT_SIGPENDING, "Max pending signals", "signals"},
+      {RLIMIT_MSGQUEUE, "Max msgqueue size", "bytes"}, {RLIMIT_NICE, "Max nice priority", nullptr},
+      {RLIMIT_RTPRIO, "Max realtime priority", nullptr}, {RLIMIT_RTTIME, "Max realtime timeout", "us"},
+  };
+  std::string out = "Limit                     Soft Limit           Hard Limit           Units     \n";
+  auto value = [](rlim_t v) { return v == RLIM_INFINITY ? std::string("unlimited") : std::to_string(v); };
+  char buf[160];
+  for (const auto& l : kLimits) {
+    struct rlimit rl = {RLIM_INFINITY, RLIM_INFINITY};
+    if (l.resource == RLIMIT_MEMLOCK) {
+      if (config.memlock_limit) rl.rlim_cur = rl.rlim_max = config.memlock_limit;
+    } else {
+      getrlimit(l.resource, &rl);
+    }
+    snprintf(buf, sizeof(buf), "%-25s %-20s %-20s ", l.name, value(rl.rlim_cur).c_str(), value(rl.rlim_max).c_str());
+    out += buf;
+    if (l.unit) {
+      snprintf(buf, sizeof(buf), "%-10s\n", l.unit);
+      out += buf;
+    } else {
+      out += "\n";
+    }
+  }
+  return out;
+}
+
 // Every name a directory might hold; ListDir() keeps those Lookup() finds, so both always agree.
 std::vector<std::string> MockKernel::Impl::DirCandidates() {
   std::vector<std::string> out = {"sys", "dev", "bus", "cdx", "devices", "drivers", "drivers_probe",
@@ -308,7 +449,9 @@ std::vector<std::string> MockKernel::Impl::DirCandidates() {
                                   "platform", "cdx-mock", "kernel", "iommu_groups", "module", "vfio",
                                   "parameters", "enable_unsafe_noiommu_mode", "iommu", "name",
                                   "subsystem", "driver_override", "reset", "enable", "remove", "driver",
-                                  "iommu_group", "vfio-dev", "dev"};
+                                  "iommu_group", "vfio-dev", "dev", "class", kIommuName, "reserved_regions",
+                                  "type", "iommufd", "allow_unsafe_interrupts", "proc", "self", "limits",
+                                  "status"};
   for (const char* a : kCdxDevAttrs) out.push_back(a);
   for (int i = 0; i < 4; i++) out.push_back("resource" + std::to_string(i));
   for (auto& kv : devices) {
@@ -342,6 +485,16 @@ int MockKernel::Impl::ShowAttr(const Node& node, std::string* out) {
     case O::kAutoprobe:  // drivers_autoprobe_show() (bus.c:279-290)
       *out = drivers_autoprobe ? "1\n" : "0\n";
       return 0;
+    case O::kGroupType: {  // iommu_group_show_type(): the SMMU's default domain; none for no-IOMMU
+      bool fake = iommu_groups[node.index].name == "vfio-noiommu";
+      *out = fake ? "unknown\n" : "DMA\n";
+      return 0;
+    }
+    case O::kGroupResv: {  // iommu_group_show_resv_regions(): the SMMU's software MSI window
+      bool fake = iommu_groups[node.index].name == "vfio-noiommu";
+      *out = fake ? "" : "0x0000000008000000 0x00000000080fffff msi\n";
+      return 0;
+    }
     case O::kGroupName:  // iommu_group_show_name() (iommu.c:758-761)
       *out = iommu_groups[node.index].name + "\n";
       return 0;
@@ -351,6 +504,15 @@ int MockKernel::Impl::ShowAttr(const Node& node, std::string* out) {
       return 0;
     case O::kNoiommuParam:  // param_get_bool(): "Y\n" / "N\n"
       *out = noiommu_param ? "Y\n" : "N\n";
+      return 0;
+    case O::kIommufdParam:  // param_get_bool()
+      *out = iommufd_unsafe_interrupts ? "Y\n" : "N\n";
+      return 0;
+    case O::kProcLimits:
+      *out = ProcSelfLimits();
+      return 0;
+    case O::kProcStatus:
+      *out = ProcSelfStatus();
       return 0;
     case O::kResource:  // sysfs_kf_bin_read(): no ->read (fs/sysfs/file.c:77-98)
       return -EIO;
@@ -370,6 +532,12 @@ long MockKernel::Impl::StoreAttr(const Node& node, const std::string& data, Lock
       bool val = false;
       if (Kstrtobool(data, &val) < 0) return -EINVAL;
       noiommu_param = val;
+      return static_cast<long>(data.size());
+    }
+    case O::kIommufdParam: {
+      bool val = false;
+      if (Kstrtobool(data, &val) < 0) return -EINVAL;
+      iommufd_unsafe_interrupts = val;
       return static_cast<long>(data.size());
     }
     case O::kResource: return -EIO;  // sysfs_kf_bin_write(): no ->write (file.c:144-163)
@@ -404,6 +572,8 @@ int MockKernel::Impl::OpenPath(const std::string& path, int flags) {
   int ret = ResolvePath(path, true, &canonical);
   if (ret) return ret;
   Node node = Lookup(canonical);
+  int acc = flags & O_ACCMODE;
+  if (node.type != T::kDir && !MayAccess(node, acc != O_WRONLY, acc != O_RDONLY)) return -EACCES;
   switch (node.obj) {
     case O::kContainerNode: return VfioFopsOpen(flags);
     case O::kGroupNode: return VfioGroupFopsOpen(VfioGroupByNode(node.name), flags);
@@ -467,6 +637,7 @@ int MockKernel::Impl::ReadFilePath(const std::string& path, std::string* content
   if (ret) return ret;
   Node node = Lookup(canonical);
   if (node.type == T::kDir) return -EISDIR;
+  if (!MayAccess(node, true, false)) return -EACCES;
   if (node.type == T::kChr) return -EINVAL;  // VFIO/iommufd nodes have no .read
   if (!(node.mode & 0444)) return -EACCES;
   contents->clear();
@@ -479,6 +650,7 @@ long MockKernel::Impl::WriteFilePath(const std::string& path, const std::string&
   if (ret) return ret;
   Node node = Lookup(canonical);
   if (node.type == T::kDir) return -EISDIR;
+  if (!MayAccess(node, false, true)) return -EACCES;
   if (node.type == T::kChr) return -EINVAL;
   if (!(node.mode & 0222)) return -EACCES;
   if (data.empty()) return 0;

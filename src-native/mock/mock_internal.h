@@ -257,12 +257,17 @@ struct Node {
     kAutoprobe,
     kRescan,
     kGroupName,      // /sys/kernel/iommu_groups/<index>/name
+    kGroupType,      // /sys/kernel/iommu_groups/<index>/type
+    kGroupResv,      // /sys/kernel/iommu_groups/<index>/reserved_regions
     kVfioDevDev,     // vfio-dev/vfioM/dev (dev)
     kNoiommuParam,   // /sys/module/vfio/parameters/enable_unsafe_noiommu_mode
     kContainerNode,  // /dev/vfio/vfio
     kGroupNode,      // /dev/vfio/<name>
     kCdevNode,       // /dev/vfio/devices/<name>
     kIommuNode,      // /dev/iommu
+    kIommufdParam,   // /sys/module/iommufd/parameters/allow_unsafe_interrupts
+    kProcLimits,     // /proc/self/limits
+    kProcStatus,     // /proc/self/status
   };
   Type type = Type::kNone;
   Obj obj = Obj::kNone;
@@ -296,6 +301,7 @@ struct MockKernel::Impl {
   uint64_t next_instance = 1;            // CdxDevice::instance of the next device added
   bool drivers_autoprobe = true;
   bool noiommu_param = false;            // vfio.enable_unsafe_noiommu_mode
+  bool iommufd_unsafe_interrupts = false;  // iommufd.allow_unsafe_interrupts
   // drivers/iommu
   std::map<int, IommuGroup> iommu_groups;
   // drivers/vfio
@@ -358,6 +364,10 @@ struct MockKernel::Impl {
   Node LookupDeviceEntry(CdxDevice* dev, const std::vector<std::string>& rest);
   Node LookupIommuGroups(const std::vector<std::string>& c);
   Node LookupDev(const std::vector<std::string>& c);
+  Node LookupProc(const std::vector<std::string>& c);
+  bool MayAccess(const Node& node, bool read, bool write) const;
+  std::string ProcSelfStatus() const;
+  std::string ProcSelfLimits() const;
   std::vector<std::string> DirCandidates();
   void CollectPaths(const std::string& path, int depth, std::vector<std::string>* out);
   int ListDir(const std::string& canonical, std::vector<std::string>* names);
@@ -418,6 +428,7 @@ struct MockKernel::Impl {
   long DriverOverrideStore(CdxDevice* dev, const std::string& buf);
   int DeviceAttach(CdxDevice* dev);
   int DeviceDriverAttach(CdxDevice* dev);
+  void CdxDmaConfigure(CdxDevice* dev);
   int ReallyProbe(CdxDevice* dev);
   void DeviceReleaseDriver(CdxDevice* dev, Lock& lk);
 
@@ -524,6 +535,17 @@ struct MockKernel::Impl {
   int IoptPinArea(IommufdObject* ioas, const IoptArea& area);
   void IoptUnpinAll(IommufdObject* ioas);
   int IoptUnmapRange(IommufdObject* ioas, uint64_t start, uint64_t last, uint64_t* unmapped);
+  int IoptMapUserPages(IommufdObject* ioas, uint64_t* iova, uint64_t user_va, uint64_t length, int prot, bool fixed);
+  std::vector<std::pair<uint64_t, uint64_t>> IoasHoles(const IommufdObject* ioas);
+  uint64_t DomainPgsizeBitmap() const;
+
+  // ---- iommufd_vfio_compat.cc: drivers/iommu/iommufd/vfio_compat.c
+  long IommufdVfioIoctl(IommufdCtx* ictx, unsigned long cmd, uintptr_t arg);
+  long IommufdVfioCheckExtension(IommufdCtx* ictx, unsigned long type);
+  long IommufdVfioSetIommu(IommufdCtx* ictx, unsigned long type);
+  long IommufdVfioIommuGetInfo(IommufdCtx* ictx, uintptr_t arg);
+  long IommufdVfioMapDma(IommufdCtx* ictx, uintptr_t arg);
+  long IommufdVfioUnmapDma(IommufdCtx* ictx, uintptr_t arg);
 
   // ---- vfio_cdx.cc: drivers/vfio/cdx/main.c
   int VfioCdxOpenDevice(VfioDevice* vdev);

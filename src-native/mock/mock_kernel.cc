@@ -32,6 +32,11 @@ bool ProfileConfig(const std::string& name, KernelConfig* out) {
   } else if (name == "cdev") {
     c.iommufd = true;
     c.vfio_cdx_detach_ioas = true;
+  } else if (name == "iommufd-compat") {
+    c.iommufd = true;
+    c.vfio_cdx_detach_ioas = true;
+    c.vfio_container = false;
+    c.noiommu_config = true;
   } else if (name == "noiommu") {
     c.iommu = false;
     c.iommufd = true;
@@ -45,7 +50,7 @@ bool ProfileConfig(const std::string& name, KernelConfig* out) {
   return true;
 }
 
-std::vector<std::string> ProfileNames() { return {"linux-6.12", "linux-6.12-iommufd", "cdev", "noiommu"}; }
+std::vector<std::string> ProfileNames() { return {"linux-6.12", "linux-6.12-iommufd", "cdev", "iommufd-compat", "noiommu"}; }
 
 std::vector<std::string> ControllerOpNames() { return {"reset", "set_master", "clear_master", "msi_enable"}; }
 

@@ -44,8 +44,10 @@ class LnicPort;  // lnic_model.h
 // ProfileConfig(); every field can also be set directly.
 struct KernelConfig {
   std::string profile = "linux-6.12";
-  bool iommu = true;                   // an IOMMU exists: every CDX device gets an iommu group when added
+  bool iommu = true;                   // an IOMMU exists: a CDX device gets an iommu group when a driver probes
+  bool dt_dma_ranges = true;           // the controller's DT node has dma-ranges (else no IOMMU group, even with iommu)
   bool iommufd = false;                // CONFIG_IOMMUFD=y (and VFIO_DEVICE_CDEV=y): /dev/iommu, cdev nodes
+  bool vfio_container = true;          // CONFIG_VFIO_CONTAINER; false: /dev/vfio/vfio is iommufd's (IOMMUFD_VFIO_CONTAINER)
   bool vfio_cdx_detach_ioas = false;   // vfio-cdx has .detach_ioas (upstream 6.12 does not: probe -EINVAL with iommufd)
   bool noiommu_config = false;         // CONFIG_VFIO_NOIOMMU=y
   bool noiommu_enabled = false;        // vfio.enable_unsafe_noiommu_mode=1
@@ -55,12 +57,19 @@ struct KernelConfig {
   size_t page_size = 0;                // 0: the host's; else a multiple of it (4K/16K/64K)
   uint32_t dma_entry_limit = 65535;    // vfio_iommu_type1 dma_entry_limit
   uint64_t memlock_limit = 0;          // RLIMIT_MEMLOCK in bytes charged by DMA pinning; 0 = unlimited
+  // The simulated caller's fsuid/fsgid (no supplementary groups). Every file the mock serves is owned
+  // by root:root; a caller other than root is held to the mode bits (generic_permission) and, with
+  // cap_sys_rawio, holds no capability but CAP_SYS_RAWIO (/proc/self/status says the same).
+  uint32_t uid = 0;
+  uint32_t gid = 0;
 };
 
 // Returns false (and leaves *out alone) for an unknown profile name. Profiles:
 //   linux-6.12          group/container + type1; IOMMUFD=n, so no cdev, no /dev/iommu (the default)
 //   linux-6.12-iommufd  stock 6.12 with IOMMUFD=y: vfio-cdx probe fails with EINVAL (no detach_ioas)
 //   cdev                IOMMUFD=y and vfio-cdx with .detach_ioas: cdev + iommufd and group path work
+//   iommufd-compat      IOMMUFD=y, VFIO_CONTAINER=n: iommufd provides /dev/vfio/vfio (vfio_compat.c);
+//                       vfio-cdx with .detach_ioas, CONFIG_VFIO_NOIOMMU=y but not enabled
 //   noiommu             no IOMMU, CONFIG_VFIO_NOIOMMU + enable_unsafe_noiommu_mode, IOMMUFD=y with the
 //                       detach_ioas fix (what the project's VM kernel is): noiommu-N groups, no cdev
 bool ProfileConfig(const std::string& name, KernelConfig* out);

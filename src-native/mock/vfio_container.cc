@@ -36,8 +36,11 @@ long MockKernel::Impl::IommuDriverCheckExtension(IommuDriver driver, VfioContain
   return VfioIommuType1CheckExtension(c ? c->iommu.get() : nullptr, arg);
 }
 
-// vfio_fops_open() (container.c:359-374): every open is a new container.
+// vfio_fops_open() (container.c:359-374): every open is a new container. Without
+// CONFIG_VFIO_CONTAINER, iommufd registers /dev/vfio/vfio (IOMMUFD_VFIO_CONTAINER): an open is an
+// iommufd context whose VFIO ioctls are vfio_compat.c's.
 int MockKernel::Impl::VfioFopsOpen(int flags) {
+  if (!config.vfio_container) return IommufdFopsOpen(flags);
   auto f = std::make_unique<OpenFile>();
   f->kind = FileKind::kContainer;
   f->container = std::make_shared<VfioContainer>();

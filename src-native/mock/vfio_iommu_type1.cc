@@ -23,7 +23,7 @@ constexpr uint64_t kMsiIovaLength = 0x100000;   // MSI_IOVA_LENGTH (arm-smmu-v3.
 constexpr uint64_t kDirtyBitmapSizeMax = 0x10000000;  // DIRTY_BITMAP_BYTES(INT_MAX)
 
 // The IOMMU's page sizes for the emulated PAGE_SIZE (the SMMU's granule and its block sizes).
-uint64_t DomainPgsizeBitmap(size_t page_size) {
+uint64_t SmmuPgsizeBitmap(size_t page_size) {
   if (page_size == 0x4000) return 0x4000 | 0x2000000;
   if (page_size == 0x10000) return 0x10000 | 0x20000000;
   return 0x1000 | 0x200000 | 0x40000000;
@@ -32,6 +32,8 @@ uint64_t DomainPgsizeBitmap(size_t page_size) {
 uint64_t LowestPgsize(uint64_t bitmap) { return bitmap & (~bitmap + 1); }
 
 }  // namespace
+
+uint64_t MockKernel::Impl::DomainPgsizeBitmap() const { return SmmuPgsizeBitmap(page_size); }
 
 // The usable IOVA ranges (the iova_list built at group attach): aperture minus reserved regions.
 std::vector<abi::vfio_iova_range> Type1IovaRanges() {
@@ -84,7 +86,7 @@ int MockKernel::Impl::VfioIommuType1Open(unsigned long arg, std::unique_ptr<Vfio
     default: return -EINVAL;
   }
   iommu->dma_avail = config.dma_entry_limit;
-  iommu->pgsize_bitmap = ~static_cast<uint64_t>(page_size - 1) & DomainPgsizeBitmap(page_size);
+  iommu->pgsize_bitmap = ~static_cast<uint64_t>(page_size - 1) & SmmuPgsizeBitmap(page_size);
   *out = std::move(iommu);
   return 0;
 }

@@ -283,12 +283,17 @@ void TestSysfsFormats() {
   std::string link;
   CHECK_EQ(k->ReadLink(kSysDev0, &link), 0);
   CHECK_STR(link, "../../../devices/platform/cdx-mock/cdx-00/cdx-00:00");
+  // no IOMMU group before a driver probes: cdx_dma_configure() runs at probe
+  CHECK_EQ(k->ReadLink(kSysDev0 + "/iommu_group", &link), -ENOENT);
+  CHECK_EQ(BindVfio(*k, kDev0), 9);
   CHECK_EQ(k->ReadLink(kSysDev0 + "/iommu_group", &link), 0);
   CHECK_STR(link, "../../../../../kernel/iommu_groups/0");
   CHECK_EQ(k->ReadLink(kSysDev0 + "/vendor", &link), -EINVAL);
-  CHECK_EQ(k->ReadLink(kSysDev0 + "/driver", &link), -ENOENT);
   CHECK_EQ(k->Stat("/sys/kernel/iommu_groups/0/devices/cdx-00:00/vendor", &st), 0);
   CHECK_EQ(k->Stat("/sys/kernel/iommu_groups/0/name", &st), -ENOENT);
+  CHECK_EQ(k->WriteFile(kSysDev0 + "/driver/unbind", kDev0), 9);
+  CHECK_EQ(k->ReadLink(kSysDev0 + "/iommu_group", &link), 0);  // the group stays after unbind
+  CHECK_EQ(k->ReadLink(kSysDev0 + "/driver", &link), -ENOENT);
   std::vector<std::string> names;
   CHECK_EQ(k->ReadDir("/sys/bus/cdx/devices", &names), 0);
   CHECK_EQ(names.size(), 3u);  // cdx-00 (the bus), cdx-00:00, cdx-00:01
@@ -1335,7 +1340,11 @@ void TestIommufd() {
   a = {12, 1, 0};
   CHECK_EQ(Io(*k, fd, IOMMU_IOAS_ALLOC, &a), -EOPNOTSUPP);
   CHECK_EQ(k->Ioctl(fd, IOMMU_IOAS_UNMAP, 0), -EFAULT);  // get_user(size) comes first
-  CHECK_EQ(k->Ioctl(fd, VFIO_GET_API_VERSION, 0), -ENOTTY);  // the VFIO compat layer: not emulated
+  // the VFIO compat layer (vfio_compat.c) answers VFIO's container ioctls on any iommufd
+  CHECK_EQ(k->Ioctl(fd, VFIO_GET_API_VERSION, 0), VFIO_API_VERSION);
+  CHECK_EQ(k->Ioctl(fd, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU), 1);
+  CHECK_EQ(k->Ioctl(fd, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU), -ENODEV);  // no group: no compat IOAS
+  CHECK_EQ(k->Ioctl(fd, VFIO_DEVICE_GET_INFO, 0), -ENOTTY);
   CHECK_EQ(k->Ioctl(fd, 0xc0003b80, reinterpret_cast<uintptr_t>(&a)), -ENOTTY);  // number mismatch
   // IOVA_RANGES without a domain: everything, alignment 1; EMSGSIZE with a short array
   iommu_iova_range rg[2];
@@ -2262,6 +2271,75 @@ void TestLnic() {
     CHECK_EQ(port->SetScheduler(vfiocdx::mock::LnicScheduler::kStepped, -1), -ENODEV);
   }
 }
+// What the mock answers where userspace asks about itself (/proc/self) and about the kernel's
+// build (/sys/module), and the permission checks a caller other than root meets.
+void TestProcAndCredentials() {
+  auto k = Boot("linux-6.12", 0, 65536);
+  std::string s;
+  CHECK_EQ(k->ReadFile("/proc/self/limits", &s), 0);
+  CHECK(s.rfind("Limit                     Soft Limit           Hard Limit           Units     \n", 0) == 0);
+  CHECK(s.find("\nMax locked memory         65536                65536                bytes     \n") != std::string::npos);
+  CHECK_EQ(k->ReadFile("/proc/self/status", &s), 0);
+  CHECK(s.find("\nUid:\t0\t0\t0\t0\n") != std::string::npos);
+  CHECK(s.find("\nGroups:\t \n") != std::string::npos);
+  CHECK(s.find("\nCapEff:\t000001ffffffbfff\n") != std::string::npos);  // all but CAP_IPC_LOCK
+  CHECK_EQ(k->WriteFile("/proc/self/limits", "x"), -EACCES);
+  struct stat st;
+  CHECK_EQ(k->Stat("/sys/module/iommufd", &st), -ENOENT);  // CONFIG_IOMMUFD=n
+
+  auto fd = Boot("linux-6.12-iommufd", 0, 0);
+  CHECK_EQ(fd->ReadFile("/proc/self/limits", &s), 0);
+  CHECK(s.find("\nMax locked memory         unlimited            unlimited            bytes     \n") != std::string::npos);
+  CHECK_EQ(fd->ReadFile("/sys/module/iommufd/parameters/allow_unsafe_interrupts", &s), 0);
+  CHECK_STR(s, "N\n");
+  CHECK_EQ(fd->WriteFile("/sys/module/iommufd/parameters/allow_unsafe_interrupts", "1"), 1);
+  fd->ReadFile("/sys/module/iommufd/parameters/allow_unsafe_interrupts", &s);
+  CHECK_STR(s, "Y\n");
+
+  // A caller other than root: root-owned nodes by their mode bits, no capabilities.
+  KernelConfig c;
+  ProfileConfig("linux-6.12", &c);
+  c.uid = 1000;
+  c.gid = 1000;
+  c.cap_sys_rawio = false;
+  std::string err;
+  auto user = MockKernel::Create(c, &err);
+  DeviceSpec d0 = Dev0Spec();
+  d0.bind = true;  // bound by the kernel, as at boot
+  CHECK_EQ(user->AddDevice(d0, &err), 0);
+  CHECK_EQ(user->AddDevice(Dev1Spec(), &err), 0);
+  CHECK_STR(user->Status(kDev0).driver, "vfio-cdx");
+  CHECK_EQ(user->ReadFile(kSysDev0 + "/vendor", &s), 0);              // 0444
+  CHECK_EQ(user->WriteFile(kSysDev1 + "/driver_override", "vfio-cdx"), -EACCES);  // 0644 root
+  CHECK_EQ(BindVfio(*user, kDev1), -EACCES);
+  int container = user->Open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);  // 0666
+  CHECK(container >= 0);
+  user->Close(container);
+  CHECK_EQ(user->Open(GroupNode(*user, kDev0), O_RDWR | O_CLOEXEC), -EACCES);  // 0600 root
+  CHECK_EQ(user->ReadFile("/proc/self/status", &s), 0);
+  CHECK(s.find("\nUid:\t1000\t1000\t1000\t1000\n") != std::string::npos);
+  CHECK(s.find("\nCapEff:\t0000000000000000\n") != std::string::npos);
+
+  // gid 0 gets the group bits: /dev/iommu is 0660 root:root.
+  ProfileConfig("cdev", &c);
+  c.uid = 1000;
+  c.gid = 0;
+  auto wheel = MockKernel::Create(c, &err);
+  int iommu = wheel->Open("/dev/iommu", O_RDWR | O_CLOEXEC);
+  CHECK(iommu >= 0);
+  wheel->Close(iommu);
+
+  // A kernel without a CDX bus has no /sys/bus/cdx and takes no devices.
+  ProfileConfig("linux-6.12", &c);
+  c.cdx_bus = false;
+  auto nobus = MockKernel::Create(c, &err);
+  CHECK_EQ(nobus->Stat("/sys/bus/cdx", &st), -ENOENT);
+  CHECK_EQ(nobus->Stat("/sys/bus", &st), 0);
+  CHECK_EQ(nobus->AddDevice(Dev0Spec(), &err), -ENODEV);
+  CHECK_EQ(nobus->OpenObjectCount(), 0);
+  CHECK_EQ(user->OpenObjectCount(), 0);
+}
+
 }  // namespace
 
 struct TestCase {
@@ -2289,6 +2367,7 @@ const TestCase kTests[] = {
     {"CdmaConcurrentUnmap", TestCdmaConcurrentUnmap},
     {"ModelThreads", TestModelThreads},
     {"Lnic", TestLnic},
+    {"ProcAndCredentials", TestProcAndCredentials},
 };
 
 // mock_selftest [NAME...]: every test, or those whose name contains one of the arguments.

@@ -6,8 +6,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { nodeCommand } from '../helpers/node-exec';
 import * as path from 'node:path';
-import { DEV0, DEV1, REG, probeBug, useEnv } from '../helpers/target';
-import { C, E, SYS, struct } from '../helpers/raw-open';
+import { DEV0, DEV1, PAGE, REG, probeBug, useEnv } from '../helpers/target';
+import { C, E, SYS, openGroup, struct } from '../helpers/raw-open';
 import type { RawKernel } from '../../lib/raw';
 
 const MSI_DOORBELL = 0x14;
@@ -54,8 +54,13 @@ function readEventfd(raw: RawKernel, fd: number): number {
       using regs = dev.regions[0]!.map();
       const [, v1] = dev.msi.enable(2);
       assert.equal(regs.read32(REG.MSI_ENABLE), 1, 'the controller enabled MSI');
+      let got = v1!.wait();
+      regs.write32(MSI_DOORBELL, 1 + 1);
+      assert.equal(await got, 1);
+      // MSI_FIRED counts over the device's lifetime (a reset shows 0 until the next MSI)
       const fired = regs.read32(MSI_FIRED);
-      const got = v1!.wait();
+      assert.ok(fired >= 1);
+      got = v1!.wait();
       regs.write32(MSI_DOORBELL, 1 + 1);
       assert.equal(await got, 1);
       assert.equal(regs.read32(MSI_FIRED), fired + 1);
@@ -125,6 +130,7 @@ function readEventfd(raw: RawKernel, fd: number): number {
     });
 
     it('an unref()d vector does not keep the process alive; a ref()d one does', async function () {
+      this.timeout(300000);  // Node children under emulation are slow; no timing is asserted
       // No clock: the unref()d child must exit on its own (a hang would be the failure); the
       // ref()d one must still be running when told (SIGUSR2, whose handler Node never refs) to
       // fire its vector, and only go idle ('beforeExit') after the interrupt closed the device.
@@ -168,6 +174,68 @@ function readEventfd(raw: RawKernel, fd: number): number {
       const looped = v0!.wait();
       dev.msi.trigger(0);
       assert.equal(await looped, 1);
+      });
+    });
+
+  describe('the MSI message the kernel programs into the device', function () {
+    // The SMMU's software MSI window (MSI_IOVA_BASE, MSI_IOVA_LENGTH in arm-smmu-v3.h): iommu-dma
+    // maps the interrupt controller's doorbell there, so behind an IOMMU the device gets an IOVA.
+    const MSI_WINDOW = { start: 0x8000000n, last: 0x80fffffn };
+
+    function table(regs: { read32(o: number): number }, v: number) {
+      const off = REG.MSI_TABLE + 12 * v;
+      return { addr: BigInt(regs.read32(off)) | (BigInt(regs.read32(off + 4)) << 32n), data: regs.read32(off + 8) };
+    }
+
+    it('data is the vector index; behind an IOMMU the address is an IOVA inside the SMMU MSI window', function () {
+      using dev = env().bus.open(DEV0);
+      using regs = dev.regions[0]!.map();
+      dev.msi.enable(2);
+      const [m0, m1] = [table(regs, 0), table(regs, 1)];
+      assert.deepEqual([m0.data, m1.data], [0, 1]);
+      assert.equal(m0.addr, m1.addr, 'one doorbell for every vector');
+      assert.notEqual(m0.addr, 0n);
+      if (dev.noiommu) return;
+      assert.ok(m0.addr >= MSI_WINDOW.start && m0.addr <= MSI_WINDOW.last, `0x${m0.addr.toString(16)} in the MSI window`);
+    });
+
+    it('behind an IOMMU the MSI window is left out of the DMA windows, and MAP_DMA into it is EINVAL', function () {
+      const { bus, raw } = env();
+      {
+        using dev = bus.open(DEV0);
+        if (dev.noiommu) this.skip();
+        for (const r of dev.dma.ranges) {
+          assert.ok(r.last < MSI_WINDOW.start || r.start > MSI_WINDOW.last,
+            `range 0x${r.start.toString(16)}-0x${r.last.toString(16)} misses the MSI window`);
+        }
+      }
+      const g = openGroup(raw, DEV0);
+      const fd = raw.ioctl(g.group, C.VFIO_GROUP_GET_DEVICE_FD!, Buffer.from(DEV0 + '\0'));
+      assert.ok(fd >= 0, 'the device is attached: its reserved regions are known to every kind of container');
+      const m = raw.mmap(-1, 0, PAGE, SYS.PROT_READ! | SYS.PROT_WRITE!, SYS.MAP_SHARED! | SYS.MAP_ANONYMOUS!);
+      assert.equal(m.result, 0);
+      const map = (iova: bigint) => raw.ioctl(g.container, C.VFIO_IOMMU_MAP_DMA!,
+        struct('vfio_iommu_type1_dma_map', { flags: 3, vaddr: m.address, iova, size: BigInt(PAGE) }).bytes);
+      assert.equal(map(MSI_WINDOW.start), -E.EINVAL);
+      assert.equal(map(MSI_WINDOW.last + 1n - BigInt(PAGE)), -E.EINVAL);
+      assert.equal(map(MSI_WINDOW.last + 1n), 0, 'the page after the window maps');
+      raw.munmap(m.address, PAGE);
+      raw.close(fd);
+      g.close();
+    });
+
+    it('the group lists the MSI window as a reserved "msi" region; a no-IOMMU group has none', function () {
+      const { bus, raw } = env();
+      const n = bus.device(DEV0).iommuGroup!;
+      const resv = raw.readFile(`/sys/kernel/iommu_groups/${n}/reserved_regions`);
+      const type = raw.readFile(`/sys/kernel/iommu_groups/${n}/type`);
+      if (typeof raw.stat(`/dev/vfio/noiommu-${n}`) !== 'number') {
+        assert.equal(resv, '');
+        assert.equal(type, 'unknown\n');
+        return;
+      }
+      assert.equal(resv, '0x0000000008000000 0x00000000080fffff msi\n');
+      assert.equal(type, 'DMA\n', 'the default domain of a CDX device behind the SMMU');
     });
   });
 

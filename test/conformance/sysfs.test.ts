@@ -1,6 +1,6 @@
 // CDX bus sysfs (drivers/cdx/cdx.c, Documentation/ABI/testing/sysfs-bus-cdx).
 import * as assert from 'node:assert/strict';
-import { DEV0, DEV1, REG, probeBug, useEnv } from '../helpers/target';
+import { DEV0, DEV1, REG, probeBug, rescanWorks, useEnv } from '../helpers/target';
 import { E } from '../helpers/raw-open';
 
 const dev0 = `/sys/bus/cdx/devices/${DEV0}`;
@@ -84,5 +84,58 @@ describe('CDX bus sysfs (drivers/cdx/cdx.c)', function () {
   it('an unknown device is ENOENT', function () {
     assert.equal(env().raw.readFile('/sys/bus/cdx/devices/cdx-00:7f/vendor'), -E.ENOENT);
     assert.throws(() => env().bus.device('cdx-00:7f'), { code: 'ENOENT', syscall: 'stat' });
+  });
+});
+
+// rescan_store() (cdx.c:571-611) unregisters every CDX device, then runs the scan() of each
+// controller it finds through a "xlnx,versal-net-cdx" DT node: the devices come back as new ones.
+(rescanWorks && !probeBug ? describe : describe.skip)('/sys/bus/cdx/rescan (drivers/cdx/cdx.c)', function () {
+  const env = useEnv();
+
+  it('takes kstrtobool: "0" and garbage are EINVAL, and nothing is removed', function () {
+    const { raw, bus } = env();
+    assert.equal(raw.writeFile('/sys/bus/cdx/rescan', '0'), -E.EINVAL);
+    assert.equal(raw.writeFile('/sys/bus/cdx/rescan', 'x'), -E.EINVAL);
+    assert.deepEqual(bus.list().map((d) => d.name), [DEV0, DEV1]);
+  });
+
+  it('re-creates every device: unbound, driver_override cleared, no IOMMU group until a driver binds', function () {
+    const { raw, bus } = env();
+    bus.bind(DEV0);
+    assert.equal(raw.writeFile('/sys/bus/cdx/rescan', '1'), 1);
+    const list = bus.list();
+    assert.deepEqual(list.map((d) => d.name), [DEV0, DEV1]);
+    for (const d of list) {
+      assert.equal(d.driver, null);
+      assert.equal(d.driverOverride, null);
+      assert.equal(d.iommuGroup, null, `${d.name}: the bus configures the IOMMU at probe (dma_configure)`);
+      assert.equal(d.vfioDevice, null);
+    }
+  });
+
+  it('an IOMMU group appears when vfio-cdx binds; a real one stays after unbind, a no-IOMMU one goes', function () {
+    const { raw, bus } = env();
+    assert.equal(raw.writeFile('/sys/bus/cdx/rescan', '1'), 1);
+    assert.equal(bus.device(DEV0).iommuGroup, null);
+    bus.bind(DEV0);
+    const group = bus.device(DEV0).iommuGroup;
+    assert.equal(typeof group, 'number');
+    const noiommu = typeof raw.stat(`/dev/vfio/noiommu-${group}`) !== 'number';
+    bus.unbind(DEV0);
+    assert.equal(bus.device(DEV0).iommuGroup, noiommu ? null : group);
+    bus.bind(DEV0);
+    assert.equal(bus.device(DEV0).iommuGroup, group, 'bound again: the same group');
+  });
+
+  it('the devices work after a rescan: fresh registers, the device opens and resets', function () {
+    const { raw, bus } = env();
+    assert.equal(raw.writeFile('/sys/bus/cdx/rescan', '1'), 1);
+    bus.bind(DEV0);
+    using dev = bus.open(DEV0);
+    using regs = dev.regions[0]!.map();
+    assert.equal(regs.read32(REG.ID), 0xcd5e0000);
+    const count = regs.read32(REG.RESET_COUNT);
+    dev.reset();
+    assert.equal(regs.read32(REG.RESET_COUNT), count + 1);
   });
 });

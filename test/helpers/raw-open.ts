@@ -70,6 +70,38 @@ export function openDeviceRaw(raw: RawKernel, name: string): RawGroup & { device
 
 export { struct };
 
+/**
+ * Whether /dev/vfio/vfio is iommufd's (CONFIG_IOMMUFD_VFIO_CONTAINER, VFIO_CONTAINER=n) rather
+ * than VFIO's own container: only an iommufd file answers IOMMU_IOAS_ALLOC.
+ */
+export function containerIsIommufd(raw: RawKernel): boolean {
+  const c = raw.open('/dev/vfio/vfio', SYS.O_RDWR! | SYS.O_CLOEXEC!);
+  if (c < 0) return false;
+  const rc = raw.ioctl(c, C.IOMMU_IOAS_ALLOC!, struct('iommu_ioas_alloc').bytes);
+  raw.close(c);
+  return rc === 0;
+}
+
+/** The IOVA_RANGE capability of VFIO_IOMMU_GET_INFO on a container, or null when absent. */
+export function type1IovaRanges(raw: RawKernel, container: number): { start: bigint; end: bigint }[] | null {
+  const buf = new Uint8Array(4096);
+  const dv = new DataView(buf.buffer);
+  dv.setUint32(0, buf.length, true);
+  assert.equal(raw.ioctl(container, C.VFIO_IOMMU_GET_INFO!, buf), 0);
+  const capsFlag = C.VFIO_IOMMU_INFO_CAPS!;
+  if (!(dv.getUint32(4, true) & capsFlag)) return null;
+  for (let off = dv.getUint32(16, true); off !== 0 && off + 8 <= buf.length; off = dv.getUint32(off + 4, true)) {
+    if (dv.getUint16(off, true) !== C.VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE) continue;
+    const n = dv.getUint32(off + 8, true);
+    const out = [];
+    for (let i = 0; i < n; i++) {
+      out.push({ start: dv.getBigUint64(off + 16 + 16 * i, true), end: dv.getBigUint64(off + 24 + 16 * i, true) });
+    }
+    return out;
+  }
+  return null;
+}
+
 /** -errno for a name, for readable assertions: `assert.equal(rc, -E.EINVAL)`. */
 export const E = {
   EPERM: 1, ENOENT: 2, EIO: 5, EBADF: 9, EAGAIN: 11, ENOMEM: 12, EACCES: 13, EFAULT: 14, EBUSY: 16, EEXIST: 17,

@@ -7,29 +7,40 @@
  *   VFIO_CDX_TEST_KERNEL=system  the running kernel (the VM tier), whose CDX bus
  *                                must carry the fixture devices (scripts/vm);
  *                                VFIO_CDX_TEST_VARIANT=stock marks the kernel whose
- *                                vfio-cdx probe fails (IOMMUFD=y without the fix)
+ *                                vfio-cdx probe fails (IOMMUFD=y without the fix);
+ *                                VFIO_CDX_VM_ARCH=arm64 the arm64 guest, whose
+ *                                controller is on a DT node (rescan works)
+ *   VFIO_CDX_TEST_RESCAN=none    the kernel's controller cannot be rescanned (the x86
+ *                                VM's sim has no DT node): set for the x86 VM's mock twin
  *
  * Expectations are derived from what the kernel is (no-IOMMU or not, cdev or
  * not), never from which backend runs, so the same test means the same thing
  * on both.
  */
 import { CdxBus, type Kernel } from '../../lib';
-import { fixtureDevices, MockKernel, type MockDeviceSpec, type MockKernelOptions } from '../../lib/mock';
+import { FIXTURE_PATH, fixtureDevices, MockKernel, type MockDeviceSpec, type MockKernelOptions } from '../../lib/mock';
 import { RawKernel } from '../../lib/raw';
+import { readFileSync } from 'node:fs';
 
 export const kind: 'mock' | 'system' = process.env.VFIO_CDX_TEST_KERNEL === 'system' ? 'system' : 'mock';
 
 /**
- * Mock configurations by name: the four MockKernel profiles, plus
+ * Mock configurations by name: the five MockKernel profiles, plus
  * 'noiommu-stock', the twin of the VM tier's `stock` kernel (no IOMMU,
- * no-IOMMU mode on, CONFIG_IOMMUFD=y and an unpatched vfio-cdx).
+ * no-IOMMU mode on, CONFIG_IOMMUFD=y and an unpatched vfio-cdx), and
+ * 'smmu-no-dma-ranges', the twin of the arm64 VM behind an SMMU whose device
+ * tree gives the CDX controller no dma-ranges.
  */
 const MOCK_CONFIGS: Record<string, MockKernelOptions> = {
   'linux-6.12': { profile: 'linux-6.12' },
   'linux-6.12-iommufd': { profile: 'linux-6.12-iommufd' },
   cdev: { profile: 'cdev' },
+  'iommufd-compat': { profile: 'iommufd-compat' },
   noiommu: { profile: 'noiommu' },
   'noiommu-stock': { profile: 'noiommu', vfioCdxDetachIoas: false },
+  // an SMMU, but a CDX controller node without dma-ranges: no-IOMMU groups (the arm64 VM's
+  // smmuv3-no-dma-ranges machine)
+  'smmu-no-dma-ranges': { profile: 'cdev', dtDmaRanges: false, noiommuConfig: true, noiommuEnabled: true },
 };
 
 /**
@@ -53,8 +64,27 @@ export const probeBug = kind === 'system'
 export const DEV0 = 'cdx-00:00';  // 4 KiB registers (cdx-test model) + 4 KiB read-only, 4 MSI
 export const DEV1 = 'cdx-00:01';  // 64 KiB + 2 KiB (not mappable), no MSI
 
-/** The cdx-test register map (fixtures/cdx-test-devices.json). */
-export const REG = { ID: 0x00, VERSION: 0x04, BUS_MASTER: 0x08, RESET_COUNT: 0x0c, MSI_ENABLE: 0x10, SCRATCH: 0x100 };
+const fixture = JSON.parse(readFileSync(FIXTURE_PATH, 'utf8')) as {
+  model: { registers: Record<string, number>; dma: Record<string, string | number> };
+};
+
+/** The cdx-test register map, from the fixture the mock and the VM's simulated controller are built from. */
+export const REG = fixture.model.registers as Readonly<Record<
+  'ID' | 'VERSION' | 'BUS_MASTER' | 'RESET_COUNT' | 'MSI_ENABLE' | 'MSI_DOORBELL' | 'MSI_FIRED' | 'MSI_TABLE' |
+  'DMA_SRC_LO' | 'DMA_SRC_HI' | 'DMA_DST_LO' | 'DMA_DST_HI' | 'DMA_LEN' | 'DMA_CTRL' | 'DMA_STATUS' | 'DMA_DONE' |
+  'SCRATCH', number>>;
+
+/** The copy engine's DMA_CTRL / DMA_STATUS encoding (fixture `model.dma`). */
+export const DMA = Object.fromEntries(Object.entries(fixture.model.dma).map(([k, v]) => [k, Number(v)])) as Readonly<
+  Record<'ctrlGo' | 'ctrlIrq' | 'ctrlVectorShift' | 'maxLength' | 'statusDone' | 'statusError', number>>;
+
+/**
+ * Whether writing /sys/bus/cdx/rescan brings the devices back: it finds controllers only
+ * through a "xlnx,versal-net-cdx" DT node, which the arm64 VM's simulated controller has and
+ * the x86 VM's has not (there rescan removes the devices for good).
+ */
+export const rescanWorks = kind === 'system' ? process.env.VFIO_CDX_VM_ARCH === 'arm64'
+  : process.env.VFIO_CDX_TEST_RESCAN !== 'none';
 
 export interface Env {
   kernel: Kernel | undefined;

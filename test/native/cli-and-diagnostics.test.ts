@@ -1,45 +1,10 @@
-// The CLI on the bundled fixture, NODE_DEBUG tracing, and the hints errors carry.
+// NODE_DEBUG tracing, and the hints errors carry. (The CLI's own tests are the other cli-*.test.ts.)
 import * as assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { nodeCommand } from '../helpers/node-exec';
 import * as path from 'node:path';
 import { CdxBus, VfioError } from '../../lib';
 import { MockKernel } from '../../lib/mock';
-
-const CLI = path.join(__dirname, '..', '..', 'lib', 'cli.js');
-const cli = (...args: string[]) => execFileSync(...nodeCommand([CLI, ...args]), { encoding: 'utf8' });
-
-describe('vfio-cdx CLI (--mock)', function () {
-  it('list --json lists the fixture devices', function () {
-    const list = JSON.parse(cli('list', '--json', '--mock'));
-    assert.deepEqual(list.map((d: { name: string }) => d.name), ['cdx-00:00', 'cdx-00:01']);
-    assert.equal(list[0].deviceId, 0x8084);
-  });
-
-  it('dump reads device memory with 32-bit reads', function () {
-    const out = JSON.parse(cli('dump', 'cdx-00:00', '0', '0', '8', '--json', '--mock'));
-    assert.deepEqual(out.words, [0xcd5e0000, 0x00010000]);
-    assert.match(cli('dump', 'cdx-00:00', '1', '0', '16', '--mock'), /^0x00000000: 0xa5000000 0xa5000001 0xa5000002 0xa5000003$/m);
-  });
-
-  it('bind and info work; errors exit 1 with the message; usage errors exit 2', function () {
-    assert.match(cli('bind', 'cdx-00:01', '--mock'), /bound to vfio-cdx/);
-    const info = JSON.parse(cli('info', 'cdx-00:00', '--json', '--mock'));
-    assert.equal(info.driver, null);
-    const bad = spawnSync(...nodeCommand([CLI, 'info', 'cdx-00:7f', '--mock']), { encoding: 'utf8' });
-    assert.equal(bad.status, 1);
-    assert.match(bad.stderr, /ENOENT/);
-    assert.equal(spawnSync(...nodeCommand([CLI, 'frobnicate']), { encoding: 'utf8' }).status, 2);
-    assert.equal(spawnSync(...nodeCommand([CLI]), { encoding: 'utf8' }).status, 2);
-  });
-
-  it('demo on a machine without a CDX bus says it runs on the mock and walks through a device', function () {
-    const out = cli('demo');
-    assert.match(out, /running on the bundled mock kernel/);
-    assert.match(out, /RESET_COUNT/);
-    assert.match(out, /SCRATCH = 0x00000000/);
-  });
-});
 
 describe('NODE_DEBUG=vfio-cdx', function () {
   it('traces each seam call with its result', function () {
@@ -103,5 +68,40 @@ describe('hints', function () {
     assert.equal((msg as { code: string }).code, 'EBUSY');
     assert.match((msg as { hint: string }).hint, /already open/);
     void dev;
+  });
+});
+
+describe('the bind hint when the device tree keeps CDX devices away from the IOMMU', function () {
+  it('an SMMU is registered but the controller node lacks dma-ranges: no group, and the hint names dma-ranges', function () {
+    // what a board whose "xlnx,versal-net-cdx" node has no dma-ranges gets: cdx_dma_configure()
+    // never reaches the IOMMU, and without no-IOMMU mode VFIO cannot make a group
+    const kernel = MockKernel.fixture({ profile: 'cdev', dtDmaRanges: false });
+    const bus = new CdxBus({ kernel });
+    assert.throws(() => bus.bind('cdx-00:00'), (e: unknown) => {
+      assert.ok(e instanceof VfioError);
+      assert.equal(e.code, 'EINVAL');
+      assert.match(e.hint ?? '', /no IOMMU group although an IOMMU is registered \(smmu3\.0x0000000009050000\)/);
+      assert.match(e.hint ?? '', /dma-ranges/);
+      return true;
+    });
+    assert.equal(bus.device('cdx-00:00').iommuGroup, null);
+  });
+
+  it('with no-IOMMU mode on, the same board binds into a no-IOMMU group although an SMMU exists', function () {
+    const kernel = MockKernel.fixture({ profile: 'cdev', dtDmaRanges: false, noiommuConfig: true, noiommuEnabled: true });
+    const bus = new CdxBus({ kernel });
+    bus.bind('cdx-00:00');
+    using dev = bus.open('cdx-00:00');
+    assert.equal(dev.noiommu, true);
+    assert.match(dev.node, /^\/dev\/vfio\/noiommu-\d+$/);
+    assert.equal(dev.path, 'group', 'no-IOMMU devices get no cdev');
+  });
+
+  it('with dma-ranges the devices get a real group at bind time, and none before', function () {
+    const kernel = MockKernel.fixture({ profile: 'cdev' });
+    const bus = new CdxBus({ kernel });
+    assert.equal(bus.device('cdx-00:00').iommuGroup, null);
+    bus.bind('cdx-00:00');
+    assert.equal(typeof bus.device('cdx-00:00').iommuGroup, 'number');
   });
 });
