@@ -40,9 +40,13 @@ export interface BenchAddon {
   cStepLoop(lnic: unknown, n: number): number;
 }
 
-/** Whether the bench addon has been built (a clone of the repository after `npm ci`). */
+/**
+ * Whether the bench addon has been built (a clone of the repository after `npm ci`) and may be
+ * loaded: not under PREBUILDS_ONLY=1 (scripts/test-arm64.sh), where build/ holds this machine's
+ * build, not one for the Node that runs the tests.
+ */
 export function haveBenchAddon(): boolean {
-  return fs.existsSync(BENCH_ADDON);
+  return process.env.PREBUILDS_ONLY !== '1' && fs.existsSync(BENCH_ADDON);
 }
 
 /**

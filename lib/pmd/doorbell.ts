@@ -8,14 +8,11 @@
  *   plain store there.
  * - arm64: Linux and DPDK put `dmb oshst` before the store. `Atomics.store` is an STLR, and no
  *   Arm document says a store-release to Device memory orders earlier Normal-memory stores for a
- *   DMA master, so on arm64 the doorbell uses the mapping's native `doorbell32` (`dmb oshst;
- *   str`) when the library offers it. Until it does (see the note in docs/pmd.md), it falls back
- *   to `Atomics.store`: correct on the mock (ordinary cacheable memory), unproven on hardware.
+ *   DMA master, so on arm64 the doorbell is the mapping's `doorbell32()` (`dmb oshst; str`, a
+ *   native call: JavaScript cannot emit the barrier). See docs/mmio-ordering.md.
  */
 import type { Mapping } from '../index';
-import { invalidArgType, outOfRange } from '../errors';
-
-type NativeDoorbell = (offset: number, value: number) => void;
+import { invalidArgType, invalidArgValue, outOfRange } from '../errors';
 
 /** One doorbell register of a mapping. */
 export class Doorbell {
@@ -25,12 +22,13 @@ export class Doorbell {
   readonly kind: 'atomics' | 'barrier';
   readonly #words: Int32Array;
   readonly #index: number;
-  readonly #native: NativeDoorbell | undefined;
+  readonly #barrier: boolean;
   readonly #mapping: Mapping;
 
   /**
-   * @param ordering 'auto' (the default): the native barrier store on arm64 when available,
-   *   `Atomics.store` otherwise; 'atomics' forces `Atomics.store`.
+   * @param ordering 'auto' (the default): `Mapping.doorbell32()` (the barrier store) on arm64,
+   *   `Atomics.store` elsewhere; 'atomics' forces `Atomics.store` (for measurements only: on
+   *   arm64 it is not known to publish DMA memory).
    * @throws RangeError for an offset outside the mapping or not 4-byte aligned; TypeError when the
    *   mapping has no `buffer` (native accessor mode)
    */
@@ -45,17 +43,17 @@ export class Doorbell {
     this.#mapping = mapping;
     this.#words = new Int32Array(buffer);
     this.#index = offset >>> 2;
-    const native = (mapping as unknown as { doorbell32?: NativeDoorbell }).doorbell32;
-    this.#native = ordering === 'auto' && process.arch === 'arm64' && typeof native === 'function' ? native : undefined;
-    this.kind = this.#native === undefined ? 'atomics' : 'barrier';
+    if (ordering !== 'auto' && ordering !== 'atomics') throw invalidArgValue('ordering', ordering, "must be 'auto' or 'atomics'");
+    this.#barrier = ordering === 'auto' && process.arch === 'arm64';
+    this.kind = this.#barrier ? 'barrier' : 'atomics';
   }
 
   /** Rings: one ordered 32-bit store of `value`. */
   ring(value: number): void {
-    if (this.#native === undefined) {
-      Atomics.store(this.#words, this.#index, value | 0);
+    if (this.#barrier) {
+      this.#mapping.doorbell32(this.offset, value >>> 0);
     } else {
-      this.#native.call(this.#mapping, this.offset, value >>> 0);
+      Atomics.store(this.#words, this.#index, value | 0);
     }
   }
 }
