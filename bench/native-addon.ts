@@ -35,7 +35,7 @@ export interface BenchAddon {
     intervalUs: number, fn?: (count: number) => number): Promise<Float64Array>;
   cForward(options: CPortOptions & { burst: number; work: number; iterations: number; cpu: number; thread: boolean;
     lnic: unknown; stepBudget: number }): { packets: number; ns: number };
-  cRoundTrip(options: CPortOptions & { samples: number; eventfd: number; cpu: number }): Float64Array;
+  cRoundTrip(options: CPortOptions & { samples: number; eventfd: number; cpu: number; slept: Uint8Array }): Float64Array;
   pinThread(cpu: number): number;
   cStepLoop(lnic: unknown, n: number): number;
 }

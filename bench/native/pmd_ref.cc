@@ -294,7 +294,8 @@ Napi::Value CForward(const Napi::CallbackInfo& info) {
 // cRoundTrip(opts) → Float64Array of ns: one frame in flight, `samples` times: send it, wait
 // for it to come back, take it. `eventfd` >= 0: wait for the RX interrupt in epoll_wait (the
 // acknowledge / unmask / re-check of LnicPort.armRx); -1: busy-poll the ring. On a native thread
-// pinned to `cpu`.
+// pinned to `cpu`. `slept` (a buffer of `samples` bytes) gets 1 where the sample really slept:
+// where the frame was back before the re-check, the sample measured polling, not the interrupt.
 Napi::Value CRoundTrip(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsObject()) Fail(env, "cRoundTrip(options)");
@@ -305,6 +306,9 @@ Napi::Value CRoundTrip(const Napi::CallbackInfo& info) {
   uint32_t samples = static_cast<uint32_t>(Field(o, "samples"));
   int efd = static_cast<int>(Field(o, "eventfd"));
   int cpu = static_cast<int>(Field(o, "cpu"));
+  size_t slept_len = 0;
+  uint8_t* slept = Bytes(o.Get("slept"), &slept_len, "slept");
+  if (slept_len < samples) Fail(env, "slept: one byte per sample");
   std::vector<double> out(samples);
   uint32_t done = 0;
   std::thread t([&] {
@@ -326,16 +330,25 @@ Napi::Value CRoundTrip(const Napi::CallbackInfo& info) {
       ids[0] = frame;
       lens[0] = 60;
       if (TxBurst(p, ids, lens, 1) != 1) break;
+      slept[done] = 0;
       if (ep >= 0) {
-        __atomic_store_n(regs + L::kIntClear / 4, L::kCauseRx | L::kCauseTx, __ATOMIC_SEQ_CST);
-        __atomic_store_n(regs + L::kIntEnable / 4, L::kCauseRx, __ATOMIC_SEQ_CST);
-        if (!RxPending(p)) {
+        // Acknowledge, unmask, re-check; asleep until the MSI. A wakeup that finds the ring still
+        // empty (an interrupt counted before the re-check that found a frame) sleeps again.
+        bool ok = true;
+        for (;;) {
+          __atomic_store_n(regs + L::kIntClear / 4, L::kCauseRx | L::kCauseTx, __ATOMIC_SEQ_CST);
+          __atomic_store_n(regs + L::kIntEnable / 4, L::kCauseRx | L::kCauseErr | L::kCauseLink, __ATOMIC_SEQ_CST);
+          if (RxPending(p)) break;
           epoll_event e{};
-          if (::epoll_wait(ep, &e, 1, 2000) <= 0) break;
           uint64_t count = 0;
-          if (::read(efd, &count, sizeof count) != sizeof count) break;
+          if (::epoll_wait(ep, &e, 1, 2000) <= 0 || ::read(efd, &count, sizeof count) != sizeof count) {
+            ok = false;
+            break;
+          }
+          slept[done] = 1;
         }
         __atomic_store_n(regs + L::kIntEnable / 4, 0, __ATOMIC_SEQ_CST);
+        if (!ok) break;
       }
       uint32_t n = 0;
       while ((n = RxBurst(p, ids, lens, 8)) == 0) {
