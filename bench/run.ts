@@ -9,6 +9,7 @@
  * of the access path itself; on hardware an MMIO read costs hundreds of ns to
  * microseconds and dominates every path.
  */
+import { EventEmitter } from 'node:events';
 import { CdxBus } from '../lib';
 import { nativeKernel } from '../lib/kernel';
 import { MockKernel } from '../lib/mock';
@@ -89,37 +90,54 @@ async function msiLatency(loops: Loops, lines: string[]): Promise<void> {
   new DataView(set.bytes.buffer).setInt32(20, efd, true);
   if (raw.ioctl(dev.fd, c.VFIO_DEVICE_SET_IRQS!, set.bytes) !== 0) throw new Error('SET_IRQS for the C waiter failed');
   const cut = (a: Float64Array) => Array.from(a).slice(skip);
-  const stages: Array<[string, () => Promise<number[]>]> = [
-    ['C: epoll_wait on an eventfd', async () => cut(loops.msiLatencyC(k, 'cdx-00:00', 1, efd, n, interval))],
-    ['uv_poll, native callback, read(2)', async () => cut(await loops.msiStage('uv', k, 'cdx-00:00', 1, efd, n, interval))],
-    ['+ eventfd read through the kernel seam', async () => cut(await loops.msiStage('uv+seam', k, 'cdx-00:00', 1, efd, n, interval))],
+  // msiStage answers n latencies, then n in-callback times (uv_poll callback entry to handler).
+  const staged = (a: Float64Array): [number[], number[]] => [cut(a.subarray(0, n)), cut(a.subarray(n))];
+  const none = (xs: number[]): [number[], number[]] => [xs, []];
+  const stages: Array<[string, () => Promise<[number[], number[]]>]> = [
+    ['C: epoll_wait on an eventfd', async () => none(cut(loops.msiLatencyC(k, 'cdx-00:00', 1, efd, n, interval)))],
+    ['uv_poll, native callback, read(2)', async () => staged(await loops.msiStage('uv', k, 'cdx-00:00', 1, efd, n, interval))],
+    ['+ eventfd read through the kernel seam', async () => staged(await loops.msiStage('uv+seam', k, 'cdx-00:00', 1, efd, n, interval))],
     ['+ napi_make_callback into JS', async () =>
-      cut(await loops.msiStage('uv+seam+js', k, 'cdx-00:00', 1, efd, n, interval, () => Number(process.hrtime.bigint())))],
-    ['JS: MsiVector "interrupt" listener', library],
+      staged(await loops.msiStage('uv+seam+js', k, 'cdx-00:00', 1, efd, n, interval, () => Number(process.hrtime.bigint())))],
+    ['JS: MsiVector "interrupt" listener', async () => none(await library())],
   ];
   // The stages alternate, round after round, so that a change of load on a shared machine
   // reaches all of them alike; each stage's p50 is the median of its rounds' p50s.
   const p50s: number[][] = stages.map(() => []);
   const all: number[][] = stages.map(() => []);
+  const inCallback: number[][] = stages.map(() => []);
   for (let r = 0; r < rounds; r++) {
     for (let i = 0; i < stages.length; i++) {
-      const xs = await stages[i]![1]();
+      const [xs, cb] = await stages[i]![1]();
       p50s[i]!.push(percentile(xs, 50));
       all[i]!.push(...xs);
+      inCallback[i]!.push(...cb);
     }
   }
   raw.close(efd);
   const med = (xs: number[]) => percentile(xs, 50);
   const us = (x: number) => (x / 1000).toFixed(1).padStart(8);
   lines.push(`\nMSI latency (raised by a native thread -> handler), ${rounds} rounds of ${n - skip} interrupts per stage, microseconds`);
-  lines.push(`${''.padEnd(44)} ${'p50'.padStart(8)} ${'p99'.padStart(8)} ${'p50 step'.padStart(9)}`);
+  lines.push(`${''.padEnd(44)} ${'p50'.padStart(8)} ${'p99'.padStart(8)} ${'p50 step'.padStart(9)} ${'in callback p50'.padStart(16)}`);
   let prev = 0;
   for (let i = 0; i < stages.length; i++) {
     const p50 = med(p50s[i]!);
     const step = prev === 0 ? '' : `${p50 >= prev ? '+' : ''}${((p50 - prev) / 1000).toFixed(1)}`;
-    lines.push(`${stages[i]![0].padEnd(44)} ${us(p50)} ${us(percentile(all[i]!, 99))} ${step.padStart(9)}`);
+    const cb = inCallback[i]!.length === 0 ? '' : `${(percentile(inCallback[i]!, 50) / 1000).toFixed(2)}`;
+    lines.push(`${stages[i]![0].padEnd(44)} ${us(p50)} ${us(percentile(all[i]!, 99))} ${step.padStart(9)} ${cb.padStart(16)}`);
     prev = p50;
   }
+  // The library's last step beyond napi_make_callback, on one thread: its delivery closure and
+  // EventEmitter.emit to one listener (what MsiVector does per delivery), per call.
+  const emitter = new EventEmitter();
+  let got = 0;
+  emitter.on('interrupt', (count: number) => { got += count; });
+  const EMITS = 200000;
+  const e0 = process.hrtime.bigint();
+  for (let i = 0; i < EMITS; i++) emitter.emit('interrupt', 1);
+  const emitNs = Number(process.hrtime.bigint() - e0) / EMITS;
+  if (got !== EMITS) throw new Error('emit lost calls');
+  lines.push(`${'  EventEmitter.emit to one listener'.padEnd(44)} ${(emitNs / 1000).toFixed(3).padStart(8)} µs per call (in process)`);
   const js = med(p50s[stages.length - 1]!);
   const cl = med(p50s[0]!);
   lines.push(`${'ratio JS/C'.padEnd(44)} ${(js / cl).toFixed(2).padStart(7)}x ${(percentile(all[stages.length - 1]!, 99) / percentile(all[0]!, 99)).toFixed(2).padStart(7)}x`);

@@ -3,12 +3,15 @@
 // A native thread raises MSIs as a device model does (MockKernel::RaiseMsi: the kernel mutex,
 // then an eventfd write), and the receiving side grows one step at a time:
 //   'uv'           a uv_poll on the environment's loop, native callback, plain read(2) of the eventfd
-//   'uv+seam'      the same, reading the eventfd through the kernel seam as the library does
-//                  (MockKernel::Read: its mutex, a trace check, then read(2)), until EAGAIN
+//   'uv+seam'      the same, reading the eventfd once through the kernel seam as the library does
+//                  (MockKernel::Read: a descriptor the mock did not create is read without its mutex)
 //   'uv+seam+js'   the same, then napi_make_callback into a JavaScript function that takes the
 //                  timestamp itself (process.hrtime.bigint(), as the library benchmark does)
 // The C epoll_wait waiter (bench_loops.cc) and the library's MsiVector listener (bench/run.ts)
 // bracket these; the differences between consecutive stages are the breakdown docs/pmd.md shows.
+// Each stage also reports its in-callback time: from the uv_poll callback's entry to the handler
+// (the read, and for 'uv+seam+js' the call into JavaScript up to its timestamp), on one thread,
+// which the wake-up latency of a loaded machine does not reach.
 #include <unistd.h>
 #include <uv.h>
 
@@ -33,6 +36,7 @@ struct StageRun {
   void* kctx;  // retained
   std::shared_ptr<std::vector<double>> raised;
   std::vector<double> latency;
+  std::vector<double> in_callback;
   uint32_t n;
   uint32_t got = 0;
   napi_env env;
@@ -47,8 +51,9 @@ void Finish(StageRun* r) {
   if (r->raiser.joinable()) r->raiser.join();
   Napi::Env env(r->env);
   Napi::HandleScope scope(env);
-  Napi::Float64Array out = Napi::Float64Array::New(env, r->latency.size());
+  Napi::Float64Array out = Napi::Float64Array::New(env, 2 * r->latency.size());
   std::copy(r->latency.begin(), r->latency.end(), out.Data());
+  std::copy(r->in_callback.begin(), r->in_callback.end(), out.Data() + r->latency.size());
   napi_resolve_deferred(r->env, r->deferred, out);
   if (r->fn) napi_delete_reference(r->env, r->fn);
   if (r->async) napi_async_destroy(r->env, r->async);
@@ -59,16 +64,13 @@ void Finish(StageRun* r) {
 void OnReadable(uv_poll_t* h, int status, int) {
   auto* r = static_cast<StageRun*>(h->data);
   if (status < 0) return;
+  double entry = static_cast<double>(NowNs());
   uint64_t total = 0;
   if (r->stage == Stage::kUv) {
     uint64_t v = 0;
     if (::read(r->efd, &v, sizeof v) == sizeof v) total = v;
-  } else {
-    for (;;) {  // what NativeDevice's OnReadable does
-      uint64_t v = 0;
-      if (r->k->read(r->kctx, r->efd, &v, sizeof v) != static_cast<long>(sizeof v)) break;
-      total += v;
-    }
+  } else if (r->k->read(r->kctx, r->efd, &total, sizeof total) != static_cast<long>(sizeof total)) {
+    total = 0;  // what NativeDevice's OnReadable does: one read drains the eventfd
   }
   if (total == 0) return;
   if (r->stage == Stage::kUvSeamJs) {
@@ -83,17 +85,24 @@ void OnReadable(uv_poll_t* h, int status, int) {
     if (napi_make_callback(r->env, r->async, recv, fn, 1, argv, &result) == napi_ok) {
       double when = 0;
       napi_get_value_double(r->env, result, &when);
-      for (uint64_t i = 0; i < total && r->got < r->n; i++, r->got++) r->latency[r->got] = when - (*r->raised)[r->got];
+      for (uint64_t i = 0; i < total && r->got < r->n; i++, r->got++) {
+        r->latency[r->got] = when - (*r->raised)[r->got];
+        r->in_callback[r->got] = when - entry;
+      }
     }
   } else {
     double now = static_cast<double>(NowNs());
-    for (uint64_t i = 0; i < total && r->got < r->n; i++, r->got++) r->latency[r->got] = now - (*r->raised)[r->got];
+    for (uint64_t i = 0; i < total && r->got < r->n; i++, r->got++) {
+      r->latency[r->got] = now - (*r->raised)[r->got];
+      r->in_callback[r->got] = now - entry;
+    }
   }
   if (r->got >= r->n) Finish(r);
 }
 
 // msiStage(stage, kernelHooks, device, vector, eventfd, n, intervalUs, fn?) → Promise<Float64Array>
-// of raise-to-handler latencies in ns. The eventfd must be the trigger of `vector`.
+// of 2n values in ns: n raise-to-handler latencies, then n in-callback times. The eventfd must be
+// the trigger of `vector`.
 Napi::Value MsiStage(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string stage = info[0].ToString().Utf8Value();
@@ -122,6 +131,7 @@ Napi::Value MsiStage(const Napi::CallbackInfo& info) {
   }
   r->env = env;
   r->latency.assign(r->n, 0.0);
+  r->in_callback.assign(r->n, 0.0);
   r->raised = std::make_shared<std::vector<double>>(r->n, 0.0);
   r->kctx = r->k->retain(r->k->ctx);
   uv_loop_t* loop = nullptr;
