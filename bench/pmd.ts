@@ -9,7 +9,8 @@
  *   (JavaScript in a worker; C on a native thread the worker starts). The realistic comparison —
  *   valid only with 4 or more cores, and only while the C run is not bound by the model.
  * - Interrupt round trip: one frame in flight, the driver asleep on the RX interrupt between
- *   frames (JavaScript: MsiVector.wait() on the worker's loop; C: epoll_wait).
+ *   frames (JavaScript: one 'interrupt' listener on the worker's loop; C: epoll_wait); a wakeup
+ *   that finds the ring empty sleeps again, and only the samples that slept are counted.
  *
  * Loopback workload: 256 frames of 60 bytes in flight, ring 512, pool 4096 × 2 KiB, RX doorbell
  * every 32 refills, RS every 32 descriptors, one byte touched per frame. C and JS runs alternate,
