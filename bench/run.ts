@@ -1,17 +1,21 @@
 /**
  * npm run bench — the JS API against C, side by side in one process, on the
  * same mapping and the same kernel. Prints medians of 9 runs and ratios; no
- * thresholds (machines are shared and noisy: read the ratios).
+ * thresholds (machines are shared and noisy: read the ratios). `npm run bench -- msi`
+ * runs the MSI latency section alone. The C side is the bench-only addon
+ * (bench/native-addon.ts).
  *
  * On the mock, "device memory" is RAM (a memfd), so the numbers show the cost
  * of the access path itself; on hardware an MMIO read costs hundreds of ns to
  * microseconds and dominates every path.
  */
+import { EventEmitter } from 'node:events';
 import { CdxBus } from '../lib';
 import { nativeKernel } from '../lib/kernel';
 import { MockKernel } from '../lib/mock';
 import { native } from '../lib/native';
 import { RawKernel, struct } from '../lib/raw';
+import { benchAddon, type BenchAddon } from './native-addon';
 
 const RUNS = 9;
 const N = 2_000_000;
@@ -44,55 +48,106 @@ function percentile(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 }
 
-interface Loops {
-  read32Loop(b: ArrayBuffer, off: number, n: number): number;
-  write32Loop(b: ArrayBuffer, off: number, n: number): number;
-  ioctlLoop(k: unknown, fd: number, req: number, arg: Uint8Array | null, n: number): number;
-  msiRaiseSeries(k: unknown, device: string, vector: number, n: number, intervalUs: number): Float64Array;
-  msiLatencyC(k: unknown, device: string, vector: number, eventfd: number, n: number, intervalUs: number): Float64Array;
-  dmaMapLoop(k: unknown, containerFd: number, n: number, size: number): number;
-}
+type Loops = BenchAddon;
+const hooks = (kernel: MockKernel) => native()._hooks.kernel(nativeKernel(kernel));
 
-// MSI latency: a native thread raises MSI (as a device model does) every
-// 500 us; JS measures raise -> 'interrupt' handler; C measures raise ->
-// epoll_wait return on another vector's eventfd, in the same run.
+// MSI latency: a native thread raises MSI (as a device model does: the kernel mutex, then an
+// eventfd write) every 500 us, and the time to the handler is measured on five receiving sides,
+// each adding one step of the library's path to the one before (docs/pmd.md, "MSI latency"):
+//   C epoll_wait on an eventfd (a C driver's wait)
+//   uv_poll, native callback, read(2): libuv's wakeup and dispatch
+//   + reading the eventfd through the kernel seam, as the library does
+//   + napi_make_callback into a JS function that stamps the time: N-API and entering JS
+//   the library: MsiVector 'interrupt' listener (+ the delivery closure and EventEmitter)
+// Stages 1-4 wait on vector 1 (an eventfd attached with a raw SET_IRQS), the library on vector 0.
 async function msiLatency(loops: Loops, lines: string[]): Promise<void> {
   const kernel = MockKernel.fixture({ bound: true });
-  const k = nativeKernel(kernel);
+  const k = hooks(kernel);
   using dev = new CdxBus({ kernel }).open('cdx-00:00');
-  const n = 2000;
+  const rounds = 5;
+  const n = 600;
+  const skip = 50;  // warm-up interrupts of each series
+  const interval = 500;
   const [v0] = dev.msi.enable(1);
-  const received: number[] = [];
-  v0!.on('interrupt', (count: number) => {
-    const t = Number(process.hrtime.bigint());
-    for (let i = 0; i < count; i++) received.push(t);
-  });
-  const raised = loops.msiRaiseSeries(k, 'cdx-00:00', 0, n, 500);
-  while (received.length < n) await new Promise((r) => setTimeout(r, 20));
-  const js = received.map((t, i) => t - raised[i]!).slice(100);  // skip warm-up
-  // The C waiter: a fresh eventfd on vector 1, attached with a raw SET_IRQS.
+  const library = async (): Promise<number[]> => {
+    const received: number[] = [];
+    const listener = (count: number) => {
+      const t = Number(process.hrtime.bigint());
+      for (let i = 0; i < count; i++) received.push(t);
+    };
+    v0!.on('interrupt', listener);
+    const raised = loops.msiRaiseSeries(k, 'cdx-00:00', 0, n, interval);
+    while (received.length < n) await new Promise((r) => setTimeout(r, 20));
+    v0!.off('interrupt', listener);
+    return received.map((t, i) => t - raised[i]!).slice(skip);
+  };
+  // The other waiters: a fresh eventfd on vector 1, attached with a raw SET_IRQS.
   const raw = new RawKernel(kernel);
   const sys = native().abi.sys;
   const c = native().abi.constants;
-  const efd = raw.eventfd(0, sys.EFD_CLOEXEC!);
+  const efd = raw.eventfd(0, sys.EFD_CLOEXEC! | sys.EFD_NONBLOCK!);
   const set = struct('vfio_irq_set', { flags: c.VFIO_IRQ_SET_DATA_EVENTFD! | c.VFIO_IRQ_SET_ACTION_TRIGGER!, start: 1, count: 1 }, 4);
   new DataView(set.bytes.buffer).setInt32(20, efd, true);
   if (raw.ioctl(dev.fd, c.VFIO_DEVICE_SET_IRQS!, set.bytes) !== 0) throw new Error('SET_IRQS for the C waiter failed');
-  const cl = Array.from(loops.msiLatencyC(k, 'cdx-00:00', 1, efd, n, 500)).slice(100);
+  const cut = (a: Float64Array) => Array.from(a).slice(skip);
+  // msiStage answers n latencies, then n in-callback times (uv_poll callback entry to handler).
+  const staged = (a: Float64Array): [number[], number[]] => [cut(a.subarray(0, n)), cut(a.subarray(n))];
+  const none = (xs: number[]): [number[], number[]] => [xs, []];
+  const stages: Array<[string, () => Promise<[number[], number[]]>]> = [
+    ['C: epoll_wait on an eventfd', async () => none(cut(loops.msiLatencyC(k, 'cdx-00:00', 1, efd, n, interval)))],
+    ['uv_poll, native callback, read(2)', async () => staged(await loops.msiStage('uv', k, 'cdx-00:00', 1, efd, n, interval))],
+    ['+ eventfd read through the kernel seam', async () => staged(await loops.msiStage('uv+seam', k, 'cdx-00:00', 1, efd, n, interval))],
+    ['+ napi_make_callback into JS', async () =>
+      staged(await loops.msiStage('uv+seam+js', k, 'cdx-00:00', 1, efd, n, interval, () => Number(process.hrtime.bigint())))],
+    ['JS: MsiVector "interrupt" listener', async () => none(await library())],
+  ];
+  // The stages alternate, round after round, so that a change of load on a shared machine
+  // reaches all of them alike; each stage's p50 is the median of its rounds' p50s.
+  const p50s: number[][] = stages.map(() => []);
+  const all: number[][] = stages.map(() => []);
+  const inCallback: number[][] = stages.map(() => []);
+  for (let r = 0; r < rounds; r++) {
+    for (let i = 0; i < stages.length; i++) {
+      const [xs, cb] = await stages[i]![1]();
+      p50s[i]!.push(percentile(xs, 50));
+      all[i]!.push(...xs);
+      inCallback[i]!.push(...cb);
+    }
+  }
   raw.close(efd);
+  const med = (xs: number[]) => percentile(xs, 50);
   const us = (x: number) => (x / 1000).toFixed(1).padStart(8);
-  lines.push(`\nMSI latency (raised by a native thread -> handler), ${n - 100} interrupts, microseconds`);
-  lines.push(`${''.padEnd(44)} ${'p50'.padStart(8)} ${'p99'.padStart(8)}`);
-  lines.push(`${'JS: uv_poll on the eventfd -> "interrupt"'.padEnd(44)} ${us(percentile(js, 50))} ${us(percentile(js, 99))}`);
-  lines.push(`${'C: epoll_wait on an eventfd'.padEnd(44)} ${us(percentile(cl, 50))} ${us(percentile(cl, 99))}`);
-  lines.push(`${'ratio JS/C'.padEnd(44)} ${(percentile(js, 50) / percentile(cl, 50)).toFixed(2).padStart(7)}x ${(percentile(js, 99) / percentile(cl, 99)).toFixed(2).padStart(7)}x`);
+  lines.push(`\nMSI latency (raised by a native thread -> handler), ${rounds} rounds of ${n - skip} interrupts per stage, microseconds`);
+  lines.push(`${''.padEnd(44)} ${'p50'.padStart(8)} ${'p99'.padStart(8)} ${'p50 step'.padStart(9)} ${'in callback p50'.padStart(16)}`);
+  let prev = 0;
+  for (let i = 0; i < stages.length; i++) {
+    const p50 = med(p50s[i]!);
+    const step = prev === 0 ? '' : `${p50 >= prev ? '+' : ''}${((p50 - prev) / 1000).toFixed(1)}`;
+    const cb = inCallback[i]!.length === 0 ? '' : `${(percentile(inCallback[i]!, 50) / 1000).toFixed(2)}`;
+    lines.push(`${stages[i]![0].padEnd(44)} ${us(p50)} ${us(percentile(all[i]!, 99))} ${step.padStart(9)} ${cb.padStart(16)}`);
+    prev = p50;
+  }
+  // The library's last step beyond napi_make_callback, on one thread: its delivery closure and
+  // EventEmitter.emit to one listener (what MsiVector does per delivery), per call.
+  const emitter = new EventEmitter();
+  let got = 0;
+  emitter.on('interrupt', (count: number) => { got += count; });
+  const EMITS = 200000;
+  const e0 = process.hrtime.bigint();
+  for (let i = 0; i < EMITS; i++) emitter.emit('interrupt', 1);
+  const emitNs = Number(process.hrtime.bigint() - e0) / EMITS;
+  if (got !== EMITS) throw new Error('emit lost calls');
+  lines.push(`${'  EventEmitter.emit to one listener'.padEnd(44)} ${(emitNs / 1000).toFixed(3).padStart(8)} µs per call (in process)`);
+  const js = med(p50s[stages.length - 1]!);
+  const cl = med(p50s[0]!);
+  lines.push(`${'ratio JS/C'.padEnd(44)} ${(js / cl).toFixed(2).padStart(7)}x ${(percentile(all[stages.length - 1]!, 99) / percentile(all[0]!, 99)).toFixed(2).padStart(7)}x`);
 }
 
 // DMA map + unmap of a 64 KiB buffer: dev.dma.alloc()+free() against the same
 // mmap + MAP_DMA + UNMAP_DMA + munmap from C on a container of its own.
 function dmaMapUnmap(loops: Loops, lines: string[]): void {
   const kernel = MockKernel.fixture({ profile: 'linux-6.12', bound: true });
-  const k = nativeKernel(kernel);
+  const k = hooks(kernel);
   using dev = new CdxBus({ kernel }).open('cdx-00:00');
   const raw = new RawKernel(kernel);
   const g = openGroupRaw(raw, 'cdx-00:01');
@@ -116,13 +171,19 @@ function openGroupRaw(raw: RawKernel, name: string): { container: number; close(
 }
 
 async function main(): Promise<void> {
+  if (process.argv[2] === 'msi') {  // npm run bench -- msi: the MSI latency section alone
+    const lines: string[] = [];
+    await msiLatency(benchAddon(), lines);
+    process.stdout.write(lines.join('\n') + '\n');
+    return;
+  }
   const kernel = MockKernel.fixture({ bound: true });
   const bus = new CdxBus({ kernel });
   using dev = bus.open('cdx-00:01');
   using js = dev.regions[0]!.map({ accessor: 'js' });
   using nat = dev.regions[0]!.map({ accessor: 'native' });
   const buffer = js.buffer!;
-  const loops = (native() as unknown as { _bench: Loops })._bench;
+  const loops = benchAddon();
   const off = 0x40;
   let sink = 0;
 
@@ -156,7 +217,7 @@ async function main(): Promise<void> {
   const probe = new Uint8Array(8);
   new DataView(probe.buffer).setUint32(0, 8, true);
   new DataView(probe.buffer).setUint32(4, c.VFIO_DEVICE_FEATURE_PROBE! | c.VFIO_DEVICE_FEATURE_SET! | c.VFIO_DEVICE_FEATURE_BUS_MASTER!, true);
-  const cIoctl = measure(N_IOCTL, () => loops.ioctlLoop(nativeKernel(kernel), dev.fd, c.VFIO_DEVICE_FEATURE!, probe, N_IOCTL));
+  const cIoctl = measure(N_IOCTL, () => loops.ioctlLoop(hooks(kernel), dev.fd, c.VFIO_DEVICE_FEATURE!, probe, N_IOCTL));
   const apiIoctl = measure(N_IOCTL, () => timeJs(N_IOCTL, (n) => { for (let i = 0; i < n; i++) sink += dev.busMaster.supported ? 1 : 0; }));
   lines.push(row('ioctl round trip (busMaster.supported)', apiIoctl, cIoctl));
   dmaMapUnmap(loops, lines);

@@ -126,6 +126,19 @@ export interface NativeKernelHandle {
   mockConfig(): Record<string, unknown>;
 }
 
+/** The control side of an lnic device model (src-native/napi_lnic.cc). */
+export interface NativeLnicControl {
+  step(budget?: number, advanceNs?: number): number;
+  setScheduler(mode: string, cpu: number): void;
+  scheduler(): 'stepped' | 'threaded' | 'busy';
+  counters(): { steps: number; passes: number; packets: number; stepNs: number; busyNs: number; threadNs: number; msis: number; msisLost: number };
+  setResetDelay(ns: number): void;
+  setCapture(frames: number): void;
+  takeCapture(): Uint8Array[];
+  /** External<VfioCdxLnicHooks> for the benchmark's C driver (src-native/bench_hooks.h). */
+  hooks(): unknown;
+}
+
 export interface NativeAddon {
   setup(errors: { sysError: Function; usageError: Function }): void;
   setTrace(fn: ((syscall: string, request: string, path: string, fd: number, result: number) => void) | null): void;
@@ -136,7 +149,10 @@ export interface NativeAddon {
     configKeys: string[]; deviceKeys: string[]; regionKeys: string[]; faultKeys: string[];
   };
   attachMockKernel(token: string): NativeKernelHandle;
+  lnicControl(kernel: NativeKernelHandle, device: string): NativeLnicControl;
   abi: AbiTable;
+  /** C hooks for native code of another addon in this process (src-native/bench_hooks.h). */
+  _hooks: { kernel(kernel: NativeKernelHandle): unknown };
   /** Native devices alive and mappings still mapped in this process (for tests: close() frees them at once). */
   _live(): { devices: number; mappings: number };
 }

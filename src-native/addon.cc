@@ -15,12 +15,11 @@
 #include "mock_schema.h"
 #include "napi_device.h"
 #include "napi_kernel.h"
+#include "napi_lnic.h"
 #include "napi_mapping.h"
 #include "napi_util.h"
 
 namespace vfiocdx {
-
-Napi::Object BenchLoops(Napi::Env env);  // bench_loops.cc
 
 namespace {
 
@@ -208,7 +207,11 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
                            },
                            "_live"));
   exports.Set("abi", AbiTable(env));
-  exports.Set("_bench", BenchLoops(env));
+  exports.Set("lnicControl", Napi::Function::New(env, LnicControl, "lnicControl"));
+  // For native code of another addon in this process (bench_hooks.h): the benchmark's C loops.
+  Napi::Object hooks = Napi::Object::New(env);
+  hooks.Set("kernel", Napi::Function::New(env, KernelHooks, "kernel"));
+  exports.Set("_hooks", hooks);
   return exports;
 }
 

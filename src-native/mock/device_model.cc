@@ -39,6 +39,7 @@ struct ModelInfo {
 const ModelInfo kModels[] = {
     {"cdx-test", 512, NewCdxTestModel},
     {"axi-cdma", 64, NewAxiCdmaModel},
+    {"lnic", 0x1060, NewLnicModel},
 };
 
 const ModelInfo* FindModel(const std::string& name) {
@@ -221,22 +222,30 @@ void MockKernel::Impl::ModelStopAll(Lock& lk) {
 
 // ---- the controller (firmware) side
 
+namespace {
+
+// A region back to its initial contents, with atomic stores: the user's mapping and a model's own
+// thread may be reading the registers at the same moment (a model that watches them unlocked).
+void RestoreRegion(RegionMemory* r) {
+  for (size_t off = 0; off + 4 <= r->mapped; off += 4) {
+    uint32_t v = 0;
+    if (off < r->init.size()) memcpy(&v, r->init.data() + off, std::min<size_t>(4, r->init.size() - off));
+    __atomic_store_n(reinterpret_cast<uint32_t*>(r->view + off), v, __ATOMIC_RELAXED);
+  }
+}
+
+}  // namespace
+
 // The contents every region has after power-on and after each reset.
 void MockKernel::Impl::ModelPowerOn(CdxDevice* dev) {
-  for (RegionMemory* r : dev->res) {
-    memset(r->view, 0, r->mapped);
-    if (!r->init.empty()) memcpy(r->view, r->init.data(), r->init.size());
-  }
+  for (RegionMemory* r : dev->res) RestoreRegion(r);
   if (dev->model) dev->model->PowerOn();
 }
 
 // The generic part of CDX_DEV_RESET_CONF: memory restored, bus mastering and MSI off. The model's
 // registers follow in its Configure(kReset).
 void MockKernel::Impl::ModelReset(CdxDevice* dev) {
-  for (RegionMemory* r : dev->res) {
-    memset(r->view, 0, r->mapped);
-    if (!r->init.empty()) memcpy(r->view, r->init.data(), r->init.size());
-  }
+  for (RegionMemory* r : dev->res) RestoreRegion(r);
   dev->resets++;
   dev->bus_master = false;
   dev->msi_enabled = false;

@@ -91,12 +91,14 @@ class DeviceModel {
   // at once, kIdle to sleep until the next hook (Wake()).
   virtual Poll Step() = 0;
 
-  // ---- thread control. Start/Wake/RequestStop with Impl::mu held, Join without it.
-  void Start();
-  void Wake();
-  void RequestStop();
-  void Join();
-  bool Joinable() const { return thread_.joinable(); }
+  // ---- thread control. Start/Wake/RequestStop with Impl::mu held, Join without it. Virtual so
+  // that a model may run its own thread instead of the Step() loop (lnic_model.cc); the contract
+  // is the same: no thread of the model runs once Join() has returned.
+  virtual void Start();
+  virtual void Wake();
+  virtual void RequestStop();
+  virtual void Join();
+  virtual bool Joinable() const { return thread_.joinable(); }
 
  protected:
   // Region 0 registers, 32-bit little-endian, atomic (the user's mapping shares the memory).
@@ -125,9 +127,10 @@ class DeviceModel {
   bool woken_ = false;
 };
 
-// The models (cdx_test_model.cc, axi_cdma_model.cc).
+// The models (cdx_test_model.cc, axi_cdma_model.cc, lnic_model.cc).
 std::unique_ptr<DeviceModel> NewCdxTestModel(MockKernel::Impl* kernel, CdxDevice* dev);
 std::unique_ptr<DeviceModel> NewAxiCdmaModel(MockKernel::Impl* kernel, CdxDevice* dev);
+std::unique_ptr<DeviceModel> NewLnicModel(MockKernel::Impl* kernel, CdxDevice* dev);  // lnic_model.cc
 
 }  // namespace mock
 }  // namespace vfiocdx

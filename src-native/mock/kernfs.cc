@@ -702,8 +702,10 @@ int MockKernel::ReadFile(const std::string& path, std::string* contents) {
 
 long MockKernel::WriteFile(const std::string& path, const std::string& data) {
   Lock lk(impl_->mu);
+  impl_->dma_epoch++;  // reset, unbind, remove: before, and after a store that dropped the mutex
   long ret = impl_->CheckFault(Fault::Op::kSysfsWrite, path, "");
   if (ret == 0) ret = impl_->WriteFilePath(path, data, lk);
+  impl_->dma_epoch++;
   impl_->Trace("writefile", path, -1, ret);
   return ret;
 }

@@ -17,6 +17,7 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <map>
@@ -35,6 +36,9 @@ namespace vfiocdx {
 namespace mock {
 
 using Lock = std::unique_lock<std::mutex>;
+
+// The granule of direct device DMA (Impl::DmaPage): every IOMMU mapping is aligned to it.
+constexpr size_t kDmaPage = 4096;
 
 struct OpenFile;
 struct VfioContainer;
@@ -309,9 +313,25 @@ struct MockKernel::Impl {
   std::map<OpenFile*, std::unique_ptr<OpenFile>> files;
   std::map<int, OpenFile*> fds;
   std::map<uintptr_t, Vma> vmas;
+  // ---- dma_direct.cc: the state behind direct device DMA (models that move packets)
+  // Process memory that only the seam can unmap: anonymous (or non-mock fd) mappings made by
+  // MockKernel::Mmap with PROT_READ|PROT_WRITE, start → length. Gone with the seam's munmap, or
+  // an mmap over it, both under mu.
+  std::map<uintptr_t, size_t> host_maps;
+  // Bumped by every seam call that can change what a device's DMA reaches (IOMMU mappings, bus
+  // mastering, resets, process mappings): a model that caches translations drops them on change.
+  uint64_t dma_epoch = 0;
+  // Which descriptor numbers are the mock's own (set in AttachFile, cleared in CloseFd before
+  // close(2)), readable without mu: MockKernel::Read of any other descriptor (an eventfd) then
+  // needs no lock. Numbers from kFdBits on are always looked up under mu.
+  static constexpr int kFdBits = 65536;
+  std::atomic<uint64_t> mock_fds[kFdBits / 64] = {};
+  bool IsMockFd(int fd) const {
+    return fd < 0 || fd >= kFdBits || (mock_fds[fd / 64].load(std::memory_order_acquire) >> (fd % 64) & 1);
+  }
   // control side
   std::vector<FaultState> faults;
-  bool tracing = false;
+  std::atomic<bool> tracing{false};  // also read without mu, by MockKernel::Read
   std::vector<CallRecord> trace;
 
   explicit Impl(const KernelConfig& c);
@@ -391,6 +411,14 @@ struct MockKernel::Impl {
   void ModelStopAll(Lock& lk);
   DmaResult DeviceDma(CdxDevice* dev, uint64_t iova, void* buf, size_t len, bool write);
   DmaResult DmaTranslate(CdxDevice* dev, uint64_t iova, size_t len, bool write, std::vector<iovec>* out);
+
+  // ---- dma_direct.cc: direct device DMA (see host_maps, dma_epoch)
+  void HostMapsAdd(uintptr_t start, size_t length);
+  void HostMapsForget(uintptr_t start, size_t length);
+  // The device page of kDmaPage bytes at `page_iova` (aligned) through the IOMMU, as DmaTranslate
+  // sees it. On kOk, *host is the process address behind it and *direct says whether a model may
+  // load and store there itself (the memory is in host_maps), rather than copy through uaccess.
+  DmaResult DmaPage(CdxDevice* dev, uint64_t page_iova, bool write, uint8_t** host, bool* direct);
 
   // ---- driver_core.cc: drivers/base/bus.c, dd.c
   long BindStore(const std::string& buf);

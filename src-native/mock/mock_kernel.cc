@@ -109,6 +109,7 @@ int MockKernel::Impl::AttachFile(std::unique_ptr<OpenFile> file, int fd, int o_f
   OpenFile* raw = file.get();
   files[raw] = std::move(file);
   fds[fd] = raw;
+  if (fd < kFdBits) mock_fds[fd / 64].fetch_or(uint64_t{1} << (fd % 64), std::memory_order_release);
   return fd;
 }
 
@@ -136,6 +137,7 @@ void MockKernel::Impl::FilePut(OpenFile* f) {
 void MockKernel::Impl::CloseFd(int fd) {
   OpenFile* f = fds[fd];
   fds.erase(fd);
+  if (fd < kFdBits) mock_fds[fd / 64].fetch_and(~(uint64_t{1} << (fd % 64)), std::memory_order_release);
   close(fd);
   f->fd = -1;
   FilePut(f);
@@ -305,6 +307,7 @@ MockKernel::~MockKernel() = default;
 
 int MockKernel::Open(const std::string& path, int flags) {
   Lock lk(impl_->mu);
+  impl_->dma_epoch++;  // a first open resets the device (and clears bus mastering)
   int ret = impl_->CheckFault(Fault::Op::kOpen, path, "");
   if (ret == 0) ret = impl_->OpenPath(path, flags);
   impl_->Trace("open", path, ret, ret);
@@ -313,6 +316,7 @@ int MockKernel::Open(const std::string& path, int flags) {
 
 int MockKernel::Close(int fd) {
   Lock lk(impl_->mu);
+  impl_->dma_epoch++;  // a last close resets; a container or IOAS release unmaps
   int ret = 0;
   if (impl_->FileFromFd(fd)) {
     impl_->CloseFd(fd);
@@ -325,6 +329,7 @@ int MockKernel::Close(int fd) {
 
 long MockKernel::Ioctl(int fd, unsigned long request, uintptr_t arg) {
   Lock lk(impl_->mu);
+  impl_->dma_epoch++;  // UNMAP_DMA, IOAS_UNMAP, DETACH, bus master, reset...
   std::string name = impl_->IoctlName(fd, request);
   long ret = impl_->CheckFault(Fault::Op::kIoctl, name, impl_->FileDeviceName(fd));
   OpenFile* f = impl_->FileFromFd(fd);
@@ -348,6 +353,7 @@ long MockKernel::Ioctl(int fd, unsigned long request, uintptr_t arg) {
 
 int MockKernel::Mmap(void* addr, size_t length, int prot, int flags, int fd, int64_t offset, void** out) {
   Lock lk(impl_->mu);
+  impl_->dma_epoch++;  // MAP_FIXED can replace memory a device reaches
   std::string dev = impl_->FileDeviceName(fd);
   int ret = impl_->CheckFault(Fault::Op::kMmap, dev, dev);
   OpenFile* f = impl_->FileFromFd(fd);
@@ -360,10 +366,16 @@ int MockKernel::Mmap(void* addr, size_t length, int prot, int flags, int fd, int
     ret = length == 0 || len == 0 ? -EINVAL : impl_->PageMmap(addr, len, prot, flags, fd, static_cast<uint64_t>(offset), &p);
     if (ret == 0) {
       impl_->UnmapRange(reinterpret_cast<uintptr_t>(p), len);
+      if ((prot & (PROT_READ | PROT_WRITE)) == (PROT_READ | PROT_WRITE)) {
+        impl_->HostMapsAdd(reinterpret_cast<uintptr_t>(p), len);
+      } else {
+        impl_->HostMapsForget(reinterpret_cast<uintptr_t>(p), len);
+      }
       *out = p;
     }
   } else if (f->kind == FileKind::kDevice) {
     ret = impl_->VfioDeviceFopsMmap(f, addr, length, prot, flags, offset, out);
+    if (ret == 0) impl_->HostMapsForget(reinterpret_cast<uintptr_t>(*out), impl_->PageRound(length));
   } else {
     ret = -ENODEV;  // do_mmap(): no f_op->mmap
   }
@@ -375,6 +387,7 @@ int MockKernel::Mmap(void* addr, size_t length, int prot, int flags, int fd, int
 // PAGE_SIZE, the kernel's page, which may be larger than the host's.
 int MockKernel::Munmap(void* addr, size_t length) {
   Lock lk(impl_->mu);
+  impl_->dma_epoch++;
   uintptr_t start = reinterpret_cast<uintptr_t>(addr);
   size_t len = impl_->PageRound(length);
   int ret;
@@ -383,12 +396,23 @@ int MockKernel::Munmap(void* addr, size_t length) {
   } else {
     ret = munmap(addr, len) < 0 ? -errno : 0;
   }
-  if (ret == 0) impl_->UnmapRange(start, len);
+  if (ret == 0) {
+    impl_->UnmapRange(start, len);
+    impl_->HostMapsForget(start, len);
+  }
   impl_->Trace("munmap", "", -1, ret);
   return ret;
 }
 
 long MockKernel::Read(int fd, void* buf, size_t count) {
+  // A descriptor the mock did not create (an eventfd, a pipe) is read without the kernel's mutex,
+  // as Linux reads an eventfd without any lock its signaller holds: otherwise the reader of an
+  // MSI's eventfd, woken while the device model that raised it still holds the mutex, would wait
+  // for the model's pass to end. With tracing on, every read is recorded, under the mutex.
+  if (!impl_->IsMockFd(fd) && !impl_->tracing.load(std::memory_order_relaxed)) {
+    ssize_t n = read(fd, buf, count);
+    return n < 0 ? -errno : n;
+  }
   Lock lk(impl_->mu);
   OpenFile* f = impl_->FileFromFd(fd);
   long ret;
@@ -410,6 +434,7 @@ long MockKernel::Read(int fd, void* buf, size_t count) {
 
 long MockKernel::Write(int fd, const void* buf, size_t count) {
   Lock lk(impl_->mu);
+  impl_->dma_epoch++;  // a sysfs write can reset, unbind or remove
   OpenFile* f = impl_->FileFromFd(fd);
   long ret;
   if (!f) {
@@ -419,6 +444,7 @@ long MockKernel::Write(int fd, const void* buf, size_t count) {
     ret = -EBADF;  // vfs_write(): !(file->f_mode & FMODE_WRITE)
   } else if (f->kind == FileKind::kSysfs) {
     ret = impl_->SysfsWrite(f, buf, count, lk);
+    impl_->dma_epoch++;  // the store may have dropped the mutex (remove, unbind)
   } else {
     ret = -EINVAL;  // vfio_device_fops_write() (vfio_main.c:1344-1345) / no .write
   }

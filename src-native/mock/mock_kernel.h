@@ -38,6 +38,8 @@
 namespace vfiocdx {
 namespace mock {
 
+class LnicPort;  // lnic_model.h
+
 // Kernel build + boot configuration. The named profiles are made by
 // ProfileConfig(); every field can also be set directly.
 struct KernelConfig {
@@ -96,8 +98,9 @@ struct DeviceSpec {
   uint8_t revision = 0;
   std::vector<RegionSpec> regions;  // at most 4 (MAX_CDX_DEV_RESOURCES)
   uint32_t num_msi = 0;
-  // "" (plain memory), "cdx-test" (the test device register model, fixtures/cdx-test-devices.json)
-  // or "axi-cdma" (an AXI CDMA copy engine in simple mode, docs/mock-device-models.md)
+  // "" (plain memory), "cdx-test" (the test device register model, fixtures/cdx-test-devices.json),
+  // "axi-cdma" (an AXI CDMA copy engine in simple mode, docs/mock-device-models.md) or "lnic" (a
+  // simulated loopback NIC with descriptor rings, docs/lnic.md)
   std::string model;
   int iommu_group = -1;         // -1: the next free group number
   bool bus_master_supported = true;  // false: the controller refuses CLEAR_MASTER, so BME_SUPPORT is never set
@@ -142,7 +145,7 @@ struct CallRecord {
   long result = 0;
 };
 
-class MockKernel : public Kernel {
+class MockKernel : public Kernel, public std::enable_shared_from_this<MockKernel> {
  public:
   static std::shared_ptr<MockKernel> Create(const KernelConfig& config, std::string* error);
   ~MockKernel() override;
@@ -201,6 +204,9 @@ class MockKernel : public Kernel {
   std::vector<CallRecord> TakeTrace();
   // Descriptors and mappings the mock currently holds for emulated objects (leak checks).
   size_t OpenObjectCount();
+  // The control side of an "lnic" device's model (lnic_model.h): 0, -ENODEV (no such device) or
+  // -EINVAL (its model is not lnic). Defined in lnic_model.cc.
+  int Lnic(const std::string& device, std::shared_ptr<LnicPort>* out);
 
   struct Impl;
 

@@ -161,7 +161,7 @@ function regionSpec(r: Rng, forModel: boolean): unknown {
 
 function deviceSpec(r: Rng, dev: number): unknown {
   if (r.chance(0.03)) return bad(r);
-  const model = r.weighted<unknown>([[8, undefined], [4, 'cdx-test'], [2, 'axi-cdma'], [0.3, 'cdx-tset'], [0.2, wrongType(r)]]);
+  const model = r.weighted<unknown>([[8, undefined], [4, 'cdx-test'], [2, 'axi-cdma'], [1, 'lnic'], [0.3, 'cdx-tset'], [0.2, wrongType(r)]]);
   const n = model === undefined ? r.range(0, 4) : r.range(1, 3);
   const o: Record<string, unknown> = {
     dev,
