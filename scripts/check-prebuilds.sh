@@ -29,6 +29,9 @@ for arch in x64 arm64; do
   echo "  file: $(file -b "$f")"
   machine=$(readelf -h "$f" | sed -n 's/^ *Machine: *//p')
   check "$arch: machine" "$([[ $machine == *"$want"* ]]; echo $?)" "$machine"
+  # The library's addon, not the bench-only one that node-gyp also copies into build/Release in a
+  # clone (prebuildify packs the first .node there by name): only the library defines NativeDevice.
+  check "$arch: the library's addon" "$(grep -aq 'NativeDevice' "$f"; echo $?)" "defines NativeDevice"
   check "$arch: stripped" "$(file -b "$f" | grep -q ', stripped'; echo $?)" "no symbol table"
   glibc=$(readelf -W -V "$f" | grep -oE 'GLIBC_[0-9]+(\.[0-9]+)+' | sed 's/GLIBC_//' | sort -uV | tail -n 1)
   glibcxx=$(readelf -W -V "$f" | grep -oE 'GLIBCXX_[0-9]+(\.[0-9]+)+' | sed 's/GLIBCXX_//' | sort -uV | tail -n 1)
