@@ -33,7 +33,7 @@ for v in "${NODE_VERSIONS[@]}"; do
   t=$(date +%s)
   node=$(node_binary x64 "$v")
   echo "=== x64: Node $($node -v) (napi $($node -p process.versions.napi))"
-  VFIO_CDX_TEST_NODE="$node" VFIO_CDX_TEST_EXACT=1 node scripts/test.js "${BASE_RUNS[@]}" 2>&1 | tee "$log/$v.txt" || true
+  VFIO_CDX_TEST_NODE="$node" VFIO_CDX_TEST_EXACT=1 node scripts/test.js "${BASE_RUNS[@]}" "$CLI_RUN" 2>&1 | tee "$log/$v.txt" || true
   read -r a b c < <(tail -n 1 "$log/$v.txt" | awk '/passed, [0-9]+ failed/ {print $1, $3, $5}') || { a=0; b=1; c=0; }
   pass=$((pass + a)) fail=$((fail + b)) skip=$((skip + ${c:-0}))
   lines+=("x64 Node $v: $a passed, $b failed, ${c:-0} pending, $(( $(date +%s) - t ))s")

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-// Runs the test suites: the conformance suite once per mock kernel profile, again
-// on kernels with 16 KiB and 64 KiB pages, then the native (mock-only) tests, and
-// both once more with the mock's user-memory copies forced through a pipe (the
-// method it falls back to under qemu-user or seccomp). Each run is its own mocha
+// Runs the test suites: the conformance suite once per mock kernel profile, the native
+// (mock-only) tests, the CLI's, the conformance suite again on kernels with 16 KiB and 64 KiB
+// pages, and conformance and native once more with the mock's user-memory copies forced
+// through a pipe (the method it falls back to under qemu-user or seccomp). Each run is its own mocha
 // process, since the suites take their kernel from the environment at load time.
 // Ends with one line "N passed, N failed, N skipped" over all runs.
 //
@@ -41,11 +41,15 @@ const conformance = (profile, what, extraName, env) => ({
   name: `conformance, mock ${profile} (${what})${extraName}`, spec: 'dist/test/conformance', env: { VFIO_CDX_TEST_PROFILE: profile, ...env },
 });
 const native = (extraName, env) => ({ name: `native: abuse, leaks, faults, threads, GC (mock)${extraName}`, spec: 'dist/test/native', env });
+// The CLI's suite spawns the CLI once per case: it runs once, on the host's Node (and on every x64
+// Node line), not again with the pipe, nor under qemu-user where each spawn costs seconds.
+const cli = { name: 'cli: commands, conventions, doctor, watch (mock)', spec: 'dist/test/cli', env: {} };
 const PIPE = { VFIO_CDX_MOCK_UACCESS: 'pipe' };
 
 const runs = [
   ...profiles.map(([p, what]) => conformance(p, what, '', {})),
   native('', {}),
+  cli,
   ...[16384, 65536].flatMap((page) =>
     profiles.map(([p, what]) => conformance(p, what, `, ${page / 1024} KiB pages`, { VFIO_CDX_TEST_PAGE_SIZE: String(page) }))),
   ...profiles.map(([p, what]) => conformance(p, what, ', user copies through a pipe', PIPE)),

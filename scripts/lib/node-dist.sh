@@ -41,3 +41,5 @@ BASE_RUNS=(
   'conformance, mock linux-6.12-iommufd (probe fails)'
   'native: abuse, leaks, faults, threads, GC (mock)'
 )
+# The CLI's suite spawns a Node per case: on the x64 lines, not under qemu-user (seconds a spawn).
+CLI_RUN='cli: commands, conventions, doctor, watch (mock)'
