@@ -20,6 +20,9 @@ apt_install() {
   local missing=()
   for p in "$@"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p"); done
   [ ${#missing[@]} -gt 0 ] || return 0
-  DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+  # One apt at a time among our scripts (.ci/run builds the VM kernels in the background, and
+  # their script installs packages too): apt-get itself fails at once on a held lock.
+  flock /tmp/vfio-cdx-apt.lock env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
+  flock /tmp/vfio-cdx-apt.lock env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 }

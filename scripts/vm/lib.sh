@@ -33,11 +33,14 @@ vm_need_pkgs() {
 	[ ${#missing[@]} -eq 0 ] && return 0
 	[ "$(id -u)" = 0 ] || vm_die "missing packages (need root to install): ${missing[*]}"
 	vm_log "installing ${missing[*]}"
+	# One apt at a time among the project's scripts (the same lock as scripts/lib/prebuilds.sh):
+	# apt-get fails at once on a held lock, and .ci/run builds kernels beside other stages.
 	if [ -z "$_vm_apt_updated" ]; then
-		apt-get update -qq >&2 || vm_die "apt-get update failed"
+		flock /tmp/vfio-cdx-apt.lock apt-get update -qq >&2 || vm_die "apt-get update failed"
 		_vm_apt_updated=1
 	fi
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2 ||
+	flock /tmp/vfio-cdx-apt.lock env DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2 ||
 		vm_die "apt-get install ${missing[*]} failed"
 }
 
