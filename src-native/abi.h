@@ -4,8 +4,8 @@
 // bus-master feature, the cdev ioctls and iommufd, so nothing in this project
 // includes it. Every number and layout below is taken from the 6.12 UAPI
 // headers (include/uapi/linux/vfio.h, include/uapi/linux/iommufd.h) and is
-// checked by a static_assert against the values compiled on x86_64 and arm64
-// (../shared/reference/vfio-cdx-abi.md §3, Appendix A). Nothing else in the
+// checked by a static_assert against the values the 6.12 headers give when
+// compiled for x86_64 and arm64 (docs/kernel-rules.md, K-ABI-1..4). Nothing else in the
 // project hand-packs a struct: marshalling code uses these types and the
 // *_MINSZ constants, which are the sizes the kernel copies from userspace.
 #pragma once

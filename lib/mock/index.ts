@@ -4,7 +4,7 @@
  * The mock sits under the library's native code at the syscall seam: opening a
  * device, packing structs, ownership and error mapping run exactly as on the
  * real kernel; only the final system call is answered by the mock, with the
- * kernel's own check order and errno (see the project's ABI reference). Its
+ * kernel's own check order and errno (docs/kernel-rules.md lists those rules). Its
  * region memory is real shared memory, so a Mapping over a mock device is a
  * real mapping, and the device side can look at it through {@link MockDevice.region}.
  *

@@ -1,5 +1,5 @@
 // mock_selftest.cc — drives MockKernel only through the Kernel seam, with the raw structs of abi.h,
-// and checks the errno and state rules of ../shared/reference/vfio-cdx-abi.md §6 for the profiles
+// and checks the errno and state rules of docs/kernel-rules.md (cited K-AREA-N) for the profiles
 // linux-6.12, linux-6.12-iommufd, cdev and noiommu. Plain C++: CHECK prints file:line; the last
 // line is "N passed, N failed"; the exit status is non-zero on any failure.
 //
@@ -226,7 +226,7 @@ uint32_t Reg(MockKernel& k, const std::string& dev, uint32_t off) {
   return __atomic_load_n(reinterpret_cast<uint32_t*>(p + off), __ATOMIC_SEQ_CST);  // the model writes concurrently
 }
 
-// ---- rule 19/20/22: sysfs, binding, nodes per profile
+// ---- K-BUS-1..8, K-DRV-1..6, K-CFG-2: sysfs, binding, nodes per profile
 
 void TestSysfsFormats() {
   auto k = Boot("linux-6.12");
@@ -421,7 +421,7 @@ void TestBinding() {
   CHECK_EQ(BindVfio(*k4, kDev0), -EINVAL);
 }
 
-// ---- rules 1, 2, 3, 7, 8, 9, 13
+// ---- K-UACCESS-1, K-CORE-3, K-CORE-4, K-CDX-3..5, K-CDX-8, K-GROUP-2, K-CONT-4
 
 void TestDispatchAndInfo() {
   auto k = Boot("linux-6.12");
@@ -521,7 +521,7 @@ void TestDispatchAndInfo() {
   CloseLegacy(*k, &l);
 }
 
-// ---- rules 6, 11, 12
+// ---- K-CORE-2, K-CORE-5, K-CORE-7, K-CDX-1, K-CDX-2, K-CDX-7, K-CDX-9
 
 void TestOpenCloseResetFeature() {
   auto k = Boot("linux-6.12");
@@ -642,7 +642,7 @@ void TestOpenCloseResetFeature() {
   CloseLegacy(*k, &l);
 }
 
-// ---- rule 14
+// ---- K-CDX-10, K-CDX-11
 
 void TestMmap() {
   auto k = Boot("linux-6.12");
@@ -727,7 +727,7 @@ void TestMmap() {
   }
 }
 
-// ---- rule 10
+// ---- K-CDX-6, K-CORE-6, K-IRQ-1..7
 
 // struct vfio_irq_set followed by `count` s32 fds.
 long SetIrqs(MockKernel& k, int dev, uint32_t flags, uint32_t start, uint32_t count, const int32_t* fds = nullptr,
@@ -875,7 +875,7 @@ void TestSetIrqs() {
   close(keep);
 }
 
-// ---- rule 16, 17
+// ---- K-GROUP-1..6, K-CONT-1..5, K-TYPE1-1..6
 
 void TestGroupAndContainer() {
   auto k = Boot("linux-6.12");
@@ -1091,7 +1091,7 @@ void TestType1() {
   munmap(mem, 4 * len);
 }
 
-// ---- rule 18
+// ---- K-GROUP-7, K-CONT-6, K-CFG-3
 
 void TestNoiommu() {
   auto k = Boot("noiommu");
@@ -1170,7 +1170,7 @@ void TestNoiommu() {
   CHECK_EQ(k->Stat("/dev/vfio/noiommu-0", &st), -ENOENT);
 }
 
-// ---- rules 15, 22 and the cdev/iommufd path
+// ---- K-CDEV-1..4, K-CFG-2 and the cdev/iommufd path
 
 long Bind(MockKernel& k, int dev, int iommufd, uint32_t* devid = nullptr) {
   vfio_device_bind_iommufd b = {16, 0, iommufd, 0};
@@ -1315,7 +1315,7 @@ void TestCdev() {
   CHECK_EQ(k->OpenObjectCount(), 0u);
 }
 
-// ---- rules 4, 5 and IOAS map/unmap
+// ---- K-IOMMUFD-1..5, K-UACCESS-2: IOAS alloc, map, unmap
 
 void TestIommufd() {
   auto k = Boot("cdev", 0, 64 * 1024);
@@ -1421,7 +1421,7 @@ void TestIommufd() {
   CHECK_EQ(k->OpenObjectCount(), 0u);
 }
 
-// ---- rule 21
+// ---- K-CORE-8, K-BUS-5, K-DRV-4: remove, rescan and unbind wait for open device fds
 
 void TestRemoveBlocks() {
   auto k = Boot("linux-6.12");

@@ -7,7 +7,7 @@ import { E } from '../helpers/raw-open';
 const BUS = '/sys/bus/cdx';
 const dev0 = `${BUS}/devices/${DEV0}`;
 
-(probeBug ? describe.skip : describe)('binding to vfio-cdx (drivers/base/bus.c, dd.c)', function () {
+(probeBug ? describe.skip : describe)('binding to vfio-cdx (drivers/base/bus.c, dd.c: K-BUS-7, K-DRV-1..4)', function () {
   const env = useEnv();
 
   it('vfio-cdx never matches without driver_override: bind says ENODEV', function () {
@@ -65,7 +65,7 @@ const dev0 = `${BUS}/devices/${DEV0}`;
   });
 });
 
-(probeBug ? describe : describe.skip)('vfio-cdx on a CONFIG_IOMMUFD kernel without .detach_ioas (Linux 6.12)', function () {
+(probeBug ? describe : describe.skip)('vfio-cdx on a CONFIG_IOMMUFD kernel without .detach_ioas (Linux 6.12, K-CORE-1)', function () {
   const env = useEnv();
 
   it('drivers_probe swallows the probe error: it succeeds but no driver is bound', function () {

@@ -21,7 +21,7 @@ try {
   available = false;
 }
 
-(available ? describe : describe.skip)('VFIO cdev + iommufd (device_cdev.c)', function () {
+(available ? describe : describe.skip)('VFIO cdev + iommufd (device_cdev.c, K-CDEV-1..3)', function () {
   const env = useEnv({ bind: true });
 
   it("'auto' prefers the cdev; the device is usable through it", function () {
@@ -76,7 +76,7 @@ try {
   });
 });
 
-describe('VFIO cdev availability', function () {
+describe('VFIO cdev availability (K-CDEV-4, K-CFG-2)', function () {
   (probeBug ? it.skip : it)(available ? 'this kernel offers the cdev path' : 'this kernel has no cdev for vfio-cdx devices: the group path is used',
     function () {
       const env = makeEnv();

@@ -52,7 +52,7 @@ import type { RawKernel } from '../../lib/raw';
   });
 });
 
-(probeBug ? describe.skip : describe)('VFIO_IOMMU_MAP_DMA / UNMAP_DMA rules (type1v2)', function () {
+(probeBug ? describe.skip : describe)('VFIO_IOMMU_MAP_DMA / UNMAP_DMA rules (type1v2, K-TYPE1-2..4, K-CONT-6)', function () {
   const env = useEnv({ bind: true });
   let mem: { raw: RawKernel; address: bigint; length: number }[] = [];
   afterEach(function () {

@@ -13,7 +13,7 @@ const ENODEV = 19;
   const env = useEnv({ bind: true });
   const RW = () => SYS.O_RDWR! | SYS.O_CLOEXEC!;
 
-  describe('container', function () {
+  describe('container (K-CONT-1..4)', function () {
     it('VFIO_GET_API_VERSION returns 0', function () {
       const { raw } = env();
       const c = raw.open('/dev/vfio/vfio', RW());
@@ -64,7 +64,7 @@ const ENODEV = 19;
       });
   });
 
-  describe('group', function () {
+  describe('group (K-GROUP-1..7)', function () {
     it('is named /dev/vfio/noiommu-N exactly when the group is a no-IOMMU group', function () {
       const { raw } = env();
       const { n, node, noiommu } = groupNode(raw, DEV0);
@@ -197,7 +197,7 @@ const ENODEV = 19;
 
 // IOMMUFD_VFIO_CONTAINER: the differences from VFIO's own type1 container that a library must
 // respect (vfio_compat.c). Pending where /dev/vfio/vfio is VFIO's.
-(probeBug || !compat ? describe.skip : describe)('the iommufd-provided /dev/vfio/vfio (IOMMUFD_VFIO_CONTAINER)', function () {
+(probeBug || !compat ? describe.skip : describe)('the iommufd-provided /dev/vfio/vfio (IOMMUFD_VFIO_CONTAINER, K-COMPAT-1)', function () {
   const env = useEnv({ bind: true });
 
   it('reports one full IOVA range until a device fd is opened; then the windows leave out the MSI window', function () {

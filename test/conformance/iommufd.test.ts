@@ -11,7 +11,7 @@ const U64_MAX = (1n << 64n) - 1n;
 
 const hasIommufd = typeof makeEnv().raw.stat('/dev/iommu') !== 'number';
 
-(hasIommufd ? describe : describe.skip)('iommufd IOAS (drivers/iommu/iommufd)', function () {
+(hasIommufd ? describe : describe.skip)('iommufd IOAS (drivers/iommu/iommufd, K-IOMMUFD-1..4)', function () {
   let raw: RawKernel;
   let fd: number;
   let mem: bigint;

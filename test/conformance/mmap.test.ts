@@ -3,7 +3,7 @@ import * as assert from 'node:assert/strict';
 import { DEV0, DEV1, PAGE, probeBug, regionSize, useEnv } from '../helpers/target';
 import { E, SYS } from '../helpers/raw-open';
 
-(probeBug ? describe.skip : describe)('mmap of the device fd (vfio_cdx_mmap)', function () {
+(probeBug ? describe.skip : describe)('mmap of the device fd (vfio_cdx_mmap, K-CDX-10)', function () {
   const env = useEnv({ bind: true });
   const R = () => SYS.PROT_READ!;
   const RW = () => SYS.PROT_READ! | SYS.PROT_WRITE!;

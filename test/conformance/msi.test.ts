@@ -239,7 +239,7 @@ function readEventfd(raw: RawKernel, fd: number): number {
     });
   });
 
-  describe('VFIO_DEVICE_SET_IRQS with raw eventfds (the kernel rules)', function () {
+  describe('VFIO_DEVICE_SET_IRQS with raw eventfds (K-IRQ-1..8)', function () {
     let efds: number[] = [];
     const eventfds = (raw: RawKernel, n: number) => {
       for (let i = 0; i < n; i++) efds.push(raw.eventfd(0, SYS.EFD_CLOEXEC! | SYS.EFD_NONBLOCK!));

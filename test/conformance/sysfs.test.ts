@@ -5,7 +5,7 @@ import { E } from '../helpers/raw-open';
 
 const dev0 = `/sys/bus/cdx/devices/${DEV0}`;
 
-describe('CDX bus sysfs (drivers/cdx/cdx.c)', function () {
+describe('CDX bus sysfs (drivers/cdx/cdx.c, K-BUS-1..8)', function () {
   const env = useEnv();
 
   it('lists the fixture devices with their ids, and no bus device', function () {
@@ -89,7 +89,7 @@ describe('CDX bus sysfs (drivers/cdx/cdx.c)', function () {
 
 // rescan_store() (cdx.c:571-611) unregisters every CDX device, then runs the scan() of each
 // controller it finds through a "xlnx,versal-net-cdx" DT node: the devices come back as new ones.
-(rescanWorks && !probeBug ? describe : describe.skip)('/sys/bus/cdx/rescan (drivers/cdx/cdx.c)', function () {
+(rescanWorks && !probeBug ? describe : describe.skip)('/sys/bus/cdx/rescan (drivers/cdx/cdx.c, K-BUS-5)', function () {
   const env = useEnv();
 
   it('takes kstrtobool: "0" and garbage are EINVAL, and nothing is removed', function () {
