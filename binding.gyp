@@ -3,6 +3,7 @@
     {
       "target_name": "vfio_cdx",
       "sources": [
+        "src-native/abi_table.cc",
         "src-native/addon.cc",
         "src-native/bench_loops.cc",
         "src-native/dma_space.cc",

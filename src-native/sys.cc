@@ -17,15 +17,15 @@ int Sys::Open(const std::string& path, int flags) const {
   return fd;
 }
 
-long Sys::TryIoctl(int fd, unsigned long request, uintptr_t arg, const char* name, const std::string& what) const {
-  long rc = kernel_->Ioctl(fd, request, arg);
-  Trace("ioctl", name, what, fd, rc);
+long Sys::TryIoctl(int fd, const abi::Ioctl& request, uintptr_t arg, const std::string& what) const {
+  long rc = kernel_->Ioctl(fd, request.request, arg);
+  Trace("ioctl", request.name, what, fd, rc);
   return rc;
 }
 
-long Sys::Ioctl(int fd, unsigned long request, uintptr_t arg, const char* name, const std::string& what) const {
-  long rc = TryIoctl(fd, request, arg, name, what);
-  if (rc < 0) throw SysError(static_cast<int>(-rc), "ioctl", name, what);
+long Sys::Ioctl(int fd, const abi::Ioctl& request, uintptr_t arg, const std::string& what) const {
+  long rc = TryIoctl(fd, request, arg, what);
+  if (rc < 0) throw SysError(static_cast<int>(-rc), "ioctl", request.name, what);
   return rc;
 }
 

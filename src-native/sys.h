@@ -13,6 +13,7 @@
 #include <string>
 #include <utility>
 
+#include "abi.h"
 #include "kernel.h"
 
 namespace vfiocdx {
@@ -55,12 +56,13 @@ class Sys {
 
   // Each returns the kernel's result (>= 0) or throws SysError.
   int Open(const std::string& path, int flags) const;
-  long Ioctl(int fd, unsigned long request, uintptr_t arg, const char* name, const std::string& what) const;
+  // The request's name (traces, errors) comes from its abi::Ioctl entry (VFIO_CDX_IOCTLS).
+  long Ioctl(int fd, const abi::Ioctl& request, uintptr_t arg, const std::string& what) const;
   void* Mmap(size_t length, int prot, int flags, int fd, int64_t offset, const std::string& what) const;
   std::string ReadLink(const std::string& path) const;
   // Non-throwing forms for probing (return -errno).
   int TryOpen(const std::string& path, int flags) const;
-  long TryIoctl(int fd, unsigned long request, uintptr_t arg, const char* name, const std::string& what) const;
+  long TryIoctl(int fd, const abi::Ioctl& request, uintptr_t arg, const std::string& what) const;
   int TryReadLink(const std::string& path, std::string* target) const;
   int TryStat(const std::string& path) const;
   // Release paths never throw; their failures are traced and otherwise ignored

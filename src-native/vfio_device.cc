@@ -118,13 +118,11 @@ void Device::OpenCdevPath(const std::string& vfio_dev) {
   abi::vfio_device_bind_iommufd bind{};
   bind.argsz = sizeof bind;
   bind.iommufd = iommufd_->fd();
-  sys().Ioctl(fd.get(), abi::VFIO_DEVICE_BIND_IOMMUFD, reinterpret_cast<uintptr_t>(&bind),
-              "VFIO_DEVICE_BIND_IOMMUFD", name_);
+  sys().Ioctl(fd.get(), abi::VFIO_DEVICE_BIND_IOMMUFD, reinterpret_cast<uintptr_t>(&bind), name_);
   abi::vfio_device_attach_iommufd_pt attach{};
   attach.argsz = sizeof attach;
   attach.pt_id = iommufd_->ioas_id();
-  sys().Ioctl(fd.get(), abi::VFIO_DEVICE_ATTACH_IOMMUFD_PT, reinterpret_cast<uintptr_t>(&attach),
-              "VFIO_DEVICE_ATTACH_IOMMUFD_PT", name_);
+  sys().Ioctl(fd.get(), abi::VFIO_DEVICE_ATTACH_IOMMUFD_PT, reinterpret_cast<uintptr_t>(&attach), name_);
   iommufd_->dma()->RangesChanged();
   fd_ = std::move(fd);
 }
@@ -132,8 +130,7 @@ void Device::OpenCdevPath(const std::string& vfio_dev) {
 void Device::ReadInfo() {
   info_ = abi::vfio_device_info{};
   info_.argsz = sizeof info_;
-  sys().Ioctl(fd_.get(), abi::VFIO_DEVICE_GET_INFO, reinterpret_cast<uintptr_t>(&info_), "VFIO_DEVICE_GET_INFO",
-              name_);
+  sys().Ioctl(fd_.get(), abi::VFIO_DEVICE_GET_INFO, reinterpret_cast<uintptr_t>(&info_), name_);
   if (!(info_.flags & abi::VFIO_DEVICE_FLAGS_CDX)) {
     throw UsageError("ERR_VFIO_NOT_CDX", name_ + " is not a vfio-cdx device (flags 0x" +
                                              std::to_string(info_.flags) + ")");
@@ -145,8 +142,7 @@ void Device::ReadInfo() {
     abi::vfio_irq_info irq{};
     irq.argsz = sizeof irq;
     irq.index = 0;
-    sys().Ioctl(fd_.get(), abi::VFIO_DEVICE_GET_IRQ_INFO, reinterpret_cast<uintptr_t>(&irq),
-                "VFIO_DEVICE_GET_IRQ_INFO", name_);
+    sys().Ioctl(fd_.get(), abi::VFIO_DEVICE_GET_IRQ_INFO, reinterpret_cast<uintptr_t>(&irq), name_);
     if (irq.flags & abi::VFIO_IRQ_INFO_EVENTFD) msi_count_ = irq.count;
   }
 }
@@ -161,8 +157,7 @@ RegionInfo Device::ReadRegionInfo(uint32_t index) {
     uint32_t argsz = static_cast<uint32_t>(buf.size() * sizeof(uint64_t));
     info->argsz = argsz;
     info->index = index;
-    sys().Ioctl(fd_.get(), abi::VFIO_DEVICE_GET_REGION_INFO, reinterpret_cast<uintptr_t>(info),
-                "VFIO_DEVICE_GET_REGION_INFO", name_);
+    sys().Ioctl(fd_.get(), abi::VFIO_DEVICE_GET_REGION_INFO, reinterpret_cast<uintptr_t>(info), name_);
     if (info->argsz <= argsz || attempt == 3) return RegionInfo{index, info->flags, info->size, info->offset};
     buf.resize((info->argsz + sizeof(uint64_t) - 1) / sizeof(uint64_t));
   }
@@ -184,7 +179,7 @@ void Device::CheckOpen(const char* what) const {
 // rewrites every MSI message. If re-arming fails, MSI is left disabled and the error is thrown.
 void Device::Reset() {
   CheckOpen("reset");
-  sys().Ioctl(fd_.get(), abi::VFIO_DEVICE_RESET, 0, "VFIO_DEVICE_RESET", name_);
+  sys().Ioctl(fd_.get(), abi::VFIO_DEVICE_RESET, 0, name_);
   if (msi_fds_.empty()) return;
   std::vector<int> fds;
   for (const auto& fd : msi_fds_) fds.push_back(fd.get());
@@ -192,10 +187,8 @@ void Device::Reset() {
   auto on = IrqSet(abi::VFIO_IRQ_SET_DATA_EVENTFD | abi::VFIO_IRQ_SET_ACTION_TRIGGER, 0,
                    static_cast<uint32_t>(fds.size()), fds);
   try {
-    sys().Ioctl(fd_.get(), abi::VFIO_DEVICE_SET_IRQS, reinterpret_cast<uintptr_t>(off.data()),
-                "VFIO_DEVICE_SET_IRQS", name_);
-    sys().Ioctl(fd_.get(), abi::VFIO_DEVICE_SET_IRQS, reinterpret_cast<uintptr_t>(on.data()),
-                "VFIO_DEVICE_SET_IRQS", name_);
+    sys().Ioctl(fd_.get(), abi::VFIO_DEVICE_SET_IRQS, reinterpret_cast<uintptr_t>(off.data()), name_);
+    sys().Ioctl(fd_.get(), abi::VFIO_DEVICE_SET_IRQS, reinterpret_cast<uintptr_t>(on.data()), name_);
   } catch (...) {
     DisableMsi();
     throw;
@@ -210,11 +203,10 @@ bool Device::BusMasterSupported() {
   abi::vfio_device_feature_bus_master_arg f{};
   f.argsz = abi::VFIO_DEVICE_FEATURE_MINSZ;
   f.flags = abi::VFIO_DEVICE_FEATURE_PROBE | abi::VFIO_DEVICE_FEATURE_SET | abi::VFIO_DEVICE_FEATURE_BUS_MASTER;
-  long rc = sys().TryIoctl(fd_.get(), abi::VFIO_DEVICE_FEATURE, reinterpret_cast<uintptr_t>(&f),
-                           "VFIO_DEVICE_FEATURE", name_);
+  long rc = sys().TryIoctl(fd_.get(), abi::VFIO_DEVICE_FEATURE, reinterpret_cast<uintptr_t>(&f), name_);
   if (rc == 0) return true;
   if (rc == -ENOTTY) return false;
-  throw SysError(static_cast<int>(-rc), "ioctl", "VFIO_DEVICE_FEATURE", name_);
+  throw SysError(static_cast<int>(-rc), "ioctl", abi::VFIO_DEVICE_FEATURE.name, name_);
 }
 
 void Device::SetBusMaster(bool enable) {
@@ -223,7 +215,7 @@ void Device::SetBusMaster(bool enable) {
   f.argsz = sizeof f;
   f.flags = abi::VFIO_DEVICE_FEATURE_SET | abi::VFIO_DEVICE_FEATURE_BUS_MASTER;
   f.data.op = enable ? abi::VFIO_DEVICE_FEATURE_SET_MASTER : abi::VFIO_DEVICE_FEATURE_CLEAR_MASTER;
-  sys().Ioctl(fd_.get(), abi::VFIO_DEVICE_FEATURE, reinterpret_cast<uintptr_t>(&f), "VFIO_DEVICE_FEATURE", name_);
+  sys().Ioctl(fd_.get(), abi::VFIO_DEVICE_FEATURE, reinterpret_cast<uintptr_t>(&f), name_);
 }
 
 std::shared_ptr<MappingCore> Device::Map(uint32_t index, uint64_t offset, uint64_t length) {
@@ -292,8 +284,7 @@ std::vector<int> Device::EnableMsi(uint32_t vectors) {
     fds.push_back(fd);
   }
   auto set = IrqSet(abi::VFIO_IRQ_SET_DATA_EVENTFD | abi::VFIO_IRQ_SET_ACTION_TRIGGER, 0, vectors, fds);
-  sys().Ioctl(fd_.get(), abi::VFIO_DEVICE_SET_IRQS, reinterpret_cast<uintptr_t>(set.data()), "VFIO_DEVICE_SET_IRQS",
-              name_);
+  sys().Ioctl(fd_.get(), abi::VFIO_DEVICE_SET_IRQS, reinterpret_cast<uintptr_t>(set.data()), name_);
   msi_fds_ = std::move(owned);
   return fds;
 }
@@ -301,8 +292,7 @@ std::vector<int> Device::EnableMsi(uint32_t vectors) {
 void Device::TriggerMsi(uint32_t vector) {
   CheckOpen("msi.trigger");
   auto set = IrqSet(abi::VFIO_IRQ_SET_DATA_NONE | abi::VFIO_IRQ_SET_ACTION_TRIGGER, vector, 1, {});
-  sys().Ioctl(fd_.get(), abi::VFIO_DEVICE_SET_IRQS, reinterpret_cast<uintptr_t>(set.data()), "VFIO_DEVICE_SET_IRQS",
-              name_);
+  sys().Ioctl(fd_.get(), abi::VFIO_DEVICE_SET_IRQS, reinterpret_cast<uintptr_t>(set.data()), name_);
 }
 
 void Device::DisableMsi() {
@@ -312,8 +302,7 @@ void Device::DisableMsi() {
     auto set = IrqSet(abi::VFIO_IRQ_SET_DATA_NONE | abi::VFIO_IRQ_SET_ACTION_TRIGGER, 0, 0, {});
     // A failure leaves the kernel holding its own eventfd references; the
     // device's last close frees them anyway (vfio_cdx_irqs_cleanup).
-    sys().TryIoctl(fd_.get(), abi::VFIO_DEVICE_SET_IRQS, reinterpret_cast<uintptr_t>(set.data()),
-                   "VFIO_DEVICE_SET_IRQS", name_);
+    sys().TryIoctl(fd_.get(), abi::VFIO_DEVICE_SET_IRQS, reinterpret_cast<uintptr_t>(set.data()), name_);
   }
   msi_fds_.clear();
 }
