@@ -6,6 +6,7 @@
         "src-native/abi_table.cc",
         "src-native/addon.cc",
         "src-native/bench_loops.cc",
+        "src-native/cdx_sysfs.cc",
         "src-native/dma_space.cc",
         "src-native/iommufd_session.cc",
         "src-native/linux_kernel.cc",

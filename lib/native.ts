@@ -77,6 +77,22 @@ export interface NativeStat {
   size: number;
 }
 
+/** A CDX device as sysfs describes it (the shape of CdxDeviceEntry in bus.ts). */
+export interface NativeCdxEntry {
+  name: string;
+  vendorId: number;
+  deviceId: number;
+  subsystemVendorId: number;
+  subsystemDeviceId: number;
+  classCode: number;
+  revision: number;
+  driver: string | null;
+  driverOverride: string | null;
+  iommuGroup: number | null;
+  vfioDevice: string | null;
+  modalias: string;
+}
+
 export interface NativeKernelHandle {
   name(): 'linux' | 'mock';
   open(path: string, flags: number): number;
@@ -98,6 +114,15 @@ export interface NativeKernelHandle {
   stat(path: string): NativeStat | number;
   openDevice(name: string, path: string): NativeDeviceHandle;
   openHere(): string[];
+  // The CDX bus through sysfs (src-native/cdx_sysfs.cc): failures throw VfioError / Error.
+  busPresent(): boolean;
+  busList(): NativeCdxEntry[];
+  busDevice(name: string): NativeCdxEntry;
+  busBind(name: string): void;
+  busUnbind(name: string): void;
+  busReset(name: string): void;
+  busRemove(name: string): void;
+  busRescan(): void;
   // mock control
   mockToken(): string;
   mockAddDevice(spec: object): void;
@@ -137,6 +162,8 @@ export interface NativeAddon {
   };
   attachMockKernel(token: string): NativeKernelHandle;
   abi: AbiTable;
+  /** 'cdx-BB:DD' in lower-case hex, the names the CDX bus makes (src-native/cdx_sysfs.cc). */
+  isDeviceName(name: string): boolean;
   /** Native devices alive and mappings still mapped in this process (for tests: close() frees them at once). */
   _live(): { devices: number; mappings: number };
 }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "abi_table.h"
+#include "cdx_sysfs.h"
 #include "mock_schema.h"
 #include "napi_device.h"
 #include "napi_kernel.h"
@@ -98,6 +99,14 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
                            },
                            "_live"));
   exports.Set("abi", AbiTable(env));
+  exports.Set("isDeviceName", Napi::Function::New(
+                                  env,
+                                  [](const Napi::CallbackInfo& info) -> Napi::Value {
+                                    bool ok = info[0].IsString() &&
+                                              CdxSysfs::IsValidDeviceName(info[0].As<Napi::String>().Utf8Value());
+                                    return Napi::Boolean::New(info.Env(), ok);
+                                  },
+                                  "isDeviceName"));
   exports.Set("_bench", BenchLoops(env));
   return exports;
 }

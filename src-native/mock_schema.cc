@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "cdx_sysfs.h"
 #include "napi_util.h"
 #include "vfio_device.h"
 
@@ -280,7 +281,7 @@ mock::Fault ParseMockFault(Napi::Env env, Napi::Value spec, mock::MockKernel& ke
   }
   f.match = r.String(op.c_str(), "*");
   f.device = r.String("device", "");
-  if (!f.device.empty() && !IsValidDeviceName(f.device)) {
+  if (!f.device.empty() && !CdxSysfs::IsValidDeviceName(f.device)) {
     ThrowTypeError(env, "ERR_INVALID_ARG_VALUE",
                    "The \"fault.device\" property must be a CDX device name such as 'cdx-00:00'. Received '" + f.device +
                        "'");
@@ -301,7 +302,7 @@ mock::Fault ParseMockFault(Napi::Env env, Napi::Value spec, mock::MockKernel& ke
       break;
     case mock::Fault::Op::kMmap:
     case mock::Fault::Op::kEventfd:
-      if (f.match != "*" && !IsValidDeviceName(f.match)) {
+      if (f.match != "*" && !CdxSysfs::IsValidDeviceName(f.match)) {
         ThrowTypeError(env, "ERR_INVALID_ARG_VALUE", "fault." + op + " takes '*' or a CDX device name such as 'cdx-00:00'. Received '" +
                                                          f.match + "'");
       }

@@ -10,7 +10,10 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <vector>
+
+#include "cdx_sysfs.h"
 
 namespace vfiocdx {
 
@@ -18,55 +21,28 @@ namespace {
 
 std::vector<uint32_t> IrqSet(uint32_t flags, uint32_t start, uint32_t count, const std::vector<int>& fds);
 
-const char kBusDevices[] = "/sys/bus/cdx/devices/";
-const char kDriverName[] = "vfio-cdx";
-
-bool IsLowerHex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
-
-std::string Basename(const std::string& path) {
-  size_t slash = path.rfind('/');
-  return slash == std::string::npos ? path : path.substr(slash + 1);
-}
-
-
-// The one vfio-dev/vfioM entry of a bound device, or "" when there is none.
-std::string VfioDevEntry(const Sys& sys, const std::string& base) {
-  std::vector<std::string> names;
-  if (sys.kernel().ReadDir(base + "/vfio-dev", &names) < 0) return "";
-  for (const auto& n : names) {
-    if (n.compare(0, 4, "vfio") == 0) return n;
-  }
-  return "";
-}
-
 }  // namespace
 
-bool IsValidDeviceName(const std::string& n) {
-  return n.size() == 9 && n.compare(0, 4, "cdx-") == 0 && IsLowerHex(n[4]) && IsLowerHex(n[5]) && n[6] == ':' &&
-         IsLowerHex(n[7]) && IsLowerHex(n[8]);
-}
-
 std::unique_ptr<Device> Device::Open(std::shared_ptr<VfioContext> ctx, const std::string& name, OpenPath path) {
-  if (!IsValidDeviceName(name)) {
+  if (!CdxSysfs::IsValidDeviceName(name)) {
     throw UsageError("ERR_INVALID_ARG_VALUE", "not a CDX device name (cdx-XX:YY): '" + name + "'");
   }
   std::unique_ptr<Device> dev(new Device(std::move(ctx), name));
   const Sys& sys = dev->sys();
-  const std::string base = kBusDevices + name;
+  const CdxSysfs sysfs(dev->ctx_->sys());
+  const std::string base = CdxSysfs::DevicePath(name);
 
-  std::string driver;
-  int rc = sys.TryReadLink(base + "/driver", &driver);
-  if (rc == -ENOENT) {
+  std::optional<std::string> driver = sysfs.Driver(name);
+  if (!driver) {
     if (sys.TryStat(base) == -ENOENT) throw SysError(ENOENT, "stat", "", base);
     throw UsageError("ERR_VFIO_NOT_BOUND", name + " is not bound to any driver: bind it to vfio-cdx first");
   }
-  if (rc < 0) throw SysError(-rc, "readlink", "", base + "/driver");
-  if (Basename(driver) != kDriverName) {
+  if (*driver != CdxSysfs::kDriverName) {
     throw UsageError("ERR_VFIO_NOT_BOUND",
-                     name + " is bound to " + Basename(driver) + ", not vfio-cdx: unbind it and bind it to vfio-cdx");
+                     name + " is bound to " + *driver + ", not vfio-cdx: unbind it and bind it to vfio-cdx");
   }
 
-  std::string vfio_dev = VfioDevEntry(sys, base);
+  std::string vfio_dev = sysfs.VfioDev(name);
   bool cdev_ready = !vfio_dev.empty() && sys.TryStat("/dev/vfio/devices/" + vfio_dev) == 0 &&
                     sys.TryStat("/dev/iommu") == 0;
   if (path == OpenPath::kCdev && !cdev_ready) {
@@ -78,23 +54,18 @@ std::unique_ptr<Device> Device::Open(std::shared_ptr<VfioContext> ctx, const std
   if (path == OpenPath::kCdev || (path == OpenPath::kAuto && cdev_ready)) {
     dev->OpenCdevPath(vfio_dev);
   } else {
-    dev->OpenGroupPath(base);
+    dev->OpenGroupPath();
   }
   dev->ReadInfo();
   return dev;
 }
 
-void Device::OpenGroupPath(const std::string& base) {
+void Device::OpenGroupPath() {
   path_ = OpenPath::kGroup;
-  std::string link = sys().ReadLink(base + "/iommu_group");
-  std::string number_text = Basename(link);
-  char* end = nullptr;
-  long number = std::strtol(number_text.c_str(), &end, 10);
-  if (number_text.empty() || *end != '\0' || number < 0) {
-    throw UsageError("ERR_VFIO_BAD_GROUP", "unexpected iommu_group link of " + name_ + ": " + link);
-  }
+  int number = CdxSysfs(ctx_->sys()).IommuGroup(name_);
+  std::string number_text = std::to_string(number);
   // A real IOMMU group has the node /dev/vfio/N; a no-IOMMU group made by VFIO
-  // for a device without an IOMMU has /dev/vfio/noiommu-N (group.c).
+  // for a device without an IOMMU has /dev/vfio/noiommu-N (K-GROUP-7).
   std::string node = "/dev/vfio/" + number_text;
   bool noiommu = false;
   if (sys().TryStat(node) == -ENOENT) {
@@ -104,7 +75,7 @@ void Device::OpenGroupPath(const std::string& base) {
       noiommu = true;
     }
   }
-  group_ = ctx_->GroupFor(node, static_cast<int>(number), noiommu);
+  group_ = ctx_->GroupFor(node, number, noiommu);
   fd_ = group_->OpenDevice(name_);
   node_ = node;
   if (auto space = group_->container()->dma()) space->RangesChanged();
@@ -278,9 +249,9 @@ std::vector<int> Device::EnableMsi(uint32_t vectors) {
   std::vector<UniqueFd> owned;
   std::vector<int> fds;
   for (uint32_t v = 0; v < vectors; v++) {
-    int fd = sys().kernel().Eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (fd < 0) throw SysError(-fd, "eventfd", "", name_ + " MSI vector " + std::to_string(v));
-    owned.emplace_back(ctx_->sys(), fd, name_ + " MSI vector " + std::to_string(v));
+    std::string what = name_ + " MSI vector " + std::to_string(v);
+    int fd = sys().Eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK, what);
+    owned.emplace_back(ctx_->sys(), fd, what);
     fds.push_back(fd);
   }
   auto set = IrqSet(abi::VFIO_IRQ_SET_DATA_EVENTFD | abi::VFIO_IRQ_SET_ACTION_TRIGGER, 0, vectors, fds);

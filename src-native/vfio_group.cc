@@ -15,7 +15,7 @@ namespace {
 std::string GroupMembers(const Sys& sys, int number) {
   std::vector<std::string> names;
   std::string dir = "/sys/kernel/iommu_groups/" + std::to_string(number) + "/devices";
-  if (sys.kernel().ReadDir(dir, &names) < 0) return "(unknown: " + dir + " unreadable)";
+  if (sys.TryReadDir(dir, &names) < 0) return "(unknown: " + dir + " unreadable)";
   std::sort(names.begin(), names.end());
   std::string out;
   for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;

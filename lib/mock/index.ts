@@ -427,8 +427,8 @@ export class MockDevice {
       throw outOfRange('vector', 'an integer >= 0', vector);
     }
     const rc = this.#k.mockRaiseMsi(this.name, vector);
-    if (rc === -22) throw outOfRange('vector', `below the device's MSI count`, vector);
-    if (rc === -19) throw deviceGone(this.name, false);
+    if (rc === -errnoNumber('EINVAL')) throw outOfRange('vector', `below the device's MSI count`, vector);
+    if (rc === -errnoNumber('ENODEV')) throw deviceGone(this.name, false);
     return rc === 0;
   }
 
