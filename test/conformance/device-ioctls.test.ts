@@ -3,10 +3,11 @@
 import * as assert from 'node:assert/strict';
 import { DEV0, DEV1, REG, probeBug, regionSize, useEnv } from '../helpers/target';
 import { C, E, openDeviceRaw, struct } from '../helpers/raw-open';
+import { WHERE_BINDABLE, describeWhen } from '../helpers/pending';
 
 const FEATURE_BUS_MASTER = () => C.VFIO_DEVICE_FEATURE_BUS_MASTER!;
 
-(probeBug ? describe.skip : describe)('vfio-cdx device ioctls (drivers/vfio/cdx/main.c)', function () {
+describeWhen(!probeBug, 'vfio-cdx device ioctls (drivers/vfio/cdx/main.c)', WHERE_BINDABLE, function () {
   const env = useEnv({ bind: true });
 
   function feature(flags: number, op?: number, argsz?: number) {

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { DEV0, DEV1, PAGE, REG, probeBug, useEnv } from '../helpers/target';
 import { C, E, SYS, openGroup, struct } from '../helpers/raw-open';
 import type { RawKernel } from '../../lib/raw';
+import { WHERE_BINDABLE, WHERE_IOMMU, describeWhen, skipHere } from '../helpers/pending';
 
 const MSI_DOORBELL = 0x14;
 const MSI_FIRED = 0x18;
@@ -28,7 +29,7 @@ function readEventfd(raw: RawKernel, fd: number): number {
   return n === 8 ? Number(b[0]) : n;
 }
 
-(probeBug ? describe.skip : describe)('MSI interrupts (drivers/vfio/cdx/intr.c)', function () {
+describeWhen(!probeBug, 'MSI interrupts (drivers/vfio/cdx/intr.c)', WHERE_BINDABLE, function () {
   const env = useEnv({ bind: true });
 
   describe('through the API', function () {
@@ -203,7 +204,7 @@ function readEventfd(raw: RawKernel, fd: number): number {
       const { bus, raw } = env();
       {
         using dev = bus.open(DEV0);
-        if (dev.noiommu) this.skip();
+        if (dev.noiommu) skipHere(this, WHERE_IOMMU);
         for (const r of dev.dma.ranges) {
           assert.ok(r.last < MSI_WINDOW.start || r.start > MSI_WINDOW.last,
             `range 0x${r.start.toString(16)}-0x${r.last.toString(16)} misses the MSI window`);

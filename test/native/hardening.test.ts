@@ -9,6 +9,7 @@ import { MOCK_PROFILES, MockDevice, MockKernel, type MockDeviceSpec } from '../.
 import { RawKernel, struct } from '../../lib/raw';
 import { canCollect, collect } from '../helpers/gc';
 import { nodeCommand } from '../helpers/node-exec';
+import { WHERE_GC, describeWhen } from '../helpers/pending';
 
 const LIB = path.join(__dirname, '..', '..', 'lib');
 
@@ -111,7 +112,7 @@ describe('issue 7.3: injected errno values', function () {
   });
 });
 
-(canCollect ? describe : describe.skip)('issue 7.4: MSI and garbage collection', function () {
+describeWhen(canCollect, 'issue 7.4: MSI and garbage collection', WHERE_GC, function () {
   it('close() with MSI enabled releases the device: after GC every region memfd of the mock is closed', async function () {
     const before = mockMemfds();
     (() => {
