@@ -6,6 +6,7 @@
  */
 import * as path from 'node:path';
 import { debuglog } from 'node:util';
+import type { CdxDeviceEntry } from './bus';
 import { errnoName, makeSysError, makeUsageError } from './errors';
 
 /** Field layout of one ABI struct: name → [offset, size in bytes] (size 0: flexible array). */
@@ -77,22 +78,6 @@ export interface NativeStat {
   size: number;
 }
 
-/** A CDX device as sysfs describes it (the shape of CdxDeviceEntry in bus.ts). */
-export interface NativeCdxEntry {
-  name: string;
-  vendorId: number;
-  deviceId: number;
-  subsystemVendorId: number;
-  subsystemDeviceId: number;
-  classCode: number;
-  revision: number;
-  driver: string | null;
-  driverOverride: string | null;
-  iommuGroup: number | null;
-  vfioDevice: string | null;
-  modalias: string;
-}
-
 export interface NativeKernelHandle {
   name(): 'linux' | 'mock';
   open(path: string, flags: number): number;
@@ -116,8 +101,8 @@ export interface NativeKernelHandle {
   openHere(): string[];
   // The CDX bus through sysfs (src-native/cdx_sysfs.cc): failures throw VfioError / Error.
   busPresent(): boolean;
-  busList(): NativeCdxEntry[];
-  busDevice(name: string): NativeCdxEntry;
+  busList(): CdxDeviceEntry[];
+  busDevice(name: string): CdxDeviceEntry;
   busBind(name: string): void;
   busUnbind(name: string): void;
   busReset(name: string): void;

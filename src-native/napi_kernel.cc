@@ -98,10 +98,10 @@ Napi::Function NativeKernel::Define(Napi::Env env) {
                          Method<K, &K::BusPresent>(env, "busPresent"),
                          Method<K, &K::BusList>(env, "busList"),
                          Method<K, &K::BusDevice>(env, "busDevice"),
-                         Method<K, &K::BusBind>(env, "busBind"),
-                         Method<K, &K::BusUnbind>(env, "busUnbind"),
-                         Method<K, &K::BusReset>(env, "busReset"),
-                         Method<K, &K::BusRemove>(env, "busRemove"),
+                         Method<K, &K::BusWrite<&CdxSysfs::Bind>>(env, "busBind"),
+                         Method<K, &K::BusWrite<&CdxSysfs::Unbind>>(env, "busUnbind"),
+                         Method<K, &K::BusWrite<&CdxSysfs::Reset>>(env, "busReset"),
+                         Method<K, &K::BusWrite<&CdxSysfs::Remove>>(env, "busRemove"),
                          Method<K, &K::BusRescan>(env, "busRescan"),
                          Method<K, &K::MockToken>(env, "mockToken"),
                          Method<K, &K::MockAddDevice>(env, "mockAddDevice"),
@@ -337,27 +337,10 @@ Napi::Value NativeKernel::BusDevice(const Napi::CallbackInfo& info) {
   return EntryObject(info.Env(), sysfs.Entry(name));
 }
 
-Napi::Value NativeKernel::BusBind(const Napi::CallbackInfo& info) {
+template <void (CdxSysfs::*Op)(const std::string&) const>
+Napi::Value NativeKernel::BusWrite(const Napi::CallbackInfo& info) {
   std::string name = BusName(info);
-  Sysfs(info.Env()).Bind(name);
-  return info.Env().Undefined();
-}
-
-Napi::Value NativeKernel::BusUnbind(const Napi::CallbackInfo& info) {
-  std::string name = BusName(info);
-  Sysfs(info.Env()).Unbind(name);
-  return info.Env().Undefined();
-}
-
-Napi::Value NativeKernel::BusReset(const Napi::CallbackInfo& info) {
-  std::string name = BusName(info);
-  Sysfs(info.Env()).Reset(name);
-  return info.Env().Undefined();
-}
-
-Napi::Value NativeKernel::BusRemove(const Napi::CallbackInfo& info) {
-  std::string name = BusName(info);
-  Sysfs(info.Env()).Remove(name);
+  (Sysfs(info.Env()).*Op)(name);
   return info.Env().Undefined();
 }
 

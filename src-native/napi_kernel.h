@@ -51,10 +51,9 @@ class NativeKernel : public Napi::ObjectWrap<NativeKernel> {
   Napi::Value BusPresent(const Napi::CallbackInfo& info);
   Napi::Value BusList(const Napi::CallbackInfo& info);
   Napi::Value BusDevice(const Napi::CallbackInfo& info);
-  Napi::Value BusBind(const Napi::CallbackInfo& info);
-  Napi::Value BusUnbind(const Napi::CallbackInfo& info);
-  Napi::Value BusReset(const Napi::CallbackInfo& info);
-  Napi::Value BusRemove(const Napi::CallbackInfo& info);
+  // busBind / busUnbind / busReset / busRemove (name): one CdxSysfs write operation each.
+  template <void (CdxSysfs::*Op)(const std::string&) const>
+  Napi::Value BusWrite(const Napi::CallbackInfo& info);
   Napi::Value BusRescan(const Napi::CallbackInfo& info);
 
   // mock control side
