@@ -56,6 +56,16 @@ export class VfioError extends Error {
   hint?: string;
 
   constructor(errno: number, syscall: string, request?: string, path?: string, hint?: string) {
+    // Public, so its arguments are checked like any other entry point's: a message is never built
+    // from something that cannot be one.
+    if (typeof errno !== 'number') throw invalidArgType('errno', 'of type number', errno);
+    if (!Number.isInteger(errno) || errno === 0 || Math.abs(errno) > 4095) {
+      throw outOfRange('errno', 'an errno number, 1..4095 or -4095..-1', errno);
+    }
+    if (typeof syscall !== 'string') throw invalidArgType('syscall', 'of type string', syscall);
+    for (const [name, v] of [['request', request], ['path', path], ['hint', hint]] as const) {
+      if (v !== undefined && typeof v !== 'string') throw invalidArgType(name, 'of type string', v);
+    }
     const code = errnoName(errno);
     const target = request ? `'${request}'${path ? ` on '${path}'` : ''}` : path ? `'${path}'` : '';
     super(`${code}: ${errnoMessage(errno)}, ${syscall}${target ? ' ' + target : ''}`);
@@ -151,6 +161,14 @@ function describe(v: unknown): string {
   if (typeof v === 'bigint') return `${v}n`;
   if (typeof v === 'string') return `'${v.length > 40 ? v.slice(0, 40) + '...' : v}'`;
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
-  if (typeof v === 'function') return `function ${v.name || '(anonymous)'}`;
-  return `an instance of ${(v as object).constructor?.name ?? 'Object'}`;
+  if (typeof v === 'symbol') return v.toString();
+  // A hostile object (a proxy whose traps throw, a getter that throws) still gets described.
+  try {
+    if (typeof v === 'function') return `function ${String(v.name) || '(anonymous)'}`;
+    const ctor: unknown = (v as { constructor?: unknown }).constructor;
+    const name: unknown = typeof ctor === 'function' ? ctor.name : undefined;
+    return `an instance of ${typeof name === 'string' && name !== '' ? name : 'Object'}`;
+  } catch {
+    return typeof v === 'function' ? 'a function' : 'an object';
+  }
 }

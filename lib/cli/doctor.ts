@@ -24,7 +24,7 @@ export type Certainty = 'certain' | 'likely' | 'unknown';
 
 /** One thing doctor checked. */
 export interface Finding {
-  /** 'cdx-bus', 'vfio-cdx', 'iommufd', 'noiommu', 'vfio-nodes', 'memlock', 'device', 'driver', 'iommu-group', 'open'. */
+  /** 'cdx-bus', 'vfio-cdx', 'iommufd', 'iommu', 'noiommu', 'vfio-nodes', 'memlock', 'device', 'driver', 'iommu-group', 'open'. */
   id: string;
   status: Status;
   certainty: Certainty;
@@ -258,6 +258,53 @@ function iommufdFinding(state: IommufdState, devices: CdxDev[]): Finding {
 
 // ---- no-IOMMU mode
 
+/**
+ * Whether a registered IOMMU translates for the CDX devices. The CDX bus's dma_configure
+ * (cdx_dma_configure() → of_dma_configure_id() with force_dma off) stops before the IOMMU when the
+ * controller's device-tree node has no dma-ranges: the board then has an SMMU in /sys/class/iommu
+ * and yet its CDX devices get no IOMMU group (bound in no-IOMMU mode, a vfio-noiommu group). Seen on
+ * the real driver in the arm64 SMMUv3 VM with the property removed.
+ */
+function iommuFinding(sys: Sys, target: CdxDev | null, devices: CdxDev[]): Finding {
+  const iommus = registeredIommus(sys);
+  const scope = target ? [target] : devices;
+  const evidence = [iommus.length ? `/sys/class/iommu: ${iommus.join(', ')}` : '/sys/class/iommu is empty or missing'];
+  for (const d of scope) {
+    evidence.push(d.group !== null
+      ? `${d.name}: iommu_group ${d.group}${d.noiommuGroup ? ' (a vfio-noiommu group, made by no-IOMMU mode)' : ''}`
+      : `${d.name}: no iommu_group link` + (probed(d) ? ' after a probe' : ': never probed by a driver, and the ' +
+        'IOMMU gives a CDX device its group only then (cdx_dma_configure() runs in really_probe())'));
+  }
+  if (iommus.length === 0) {
+    return finding('iommu', 'info', 'IOMMU: none registered: DMA is untranslated (no-IOMMU mode only)', NOTHING, evidence);
+  }
+  // Only a device a driver has probed tells: the bus's dma_configure ran for it.
+  const uncovered = scope.filter((d) => probed(d) && (d.group === null || d.noiommuGroup));
+  const covered = scope.filter((d) => d.group !== null && !d.noiommuGroup);
+  if (uncovered.length === 0) {
+    return finding('iommu', covered.length ? 'ok' : 'info', `IOMMU: ${iommus.join(', ')}` +
+      (covered.length ? ` translates for ${covered.map((d) => d.name).join(', ')}` : '; no CDX device probed yet to ' +
+        'show whether it translates for them'), NOTHING, evidence);
+  }
+  const names = uncovered.map((d) => d.name).join(', ');
+  return finding('iommu', 'warn', `IOMMU: ${iommus.join(', ')} is registered, but ${names} ` +
+    `${uncovered.length === 1 ? 'has' : 'have'} no IOMMU group of ${uncovered.length === 1 ? 'its' : 'their'} own: ` +
+    'the CDX controller\'s device-tree node probably lacks dma-ranges',
+  'add dma-ranges (and iommu-map) to the CDX controller node ("xlnx,versal-net-cdx"): cdx_dma_configure() ' +
+    'puts the devices behind the IOMMU only then. Until that, only no-IOMMU mode can take them (no DMA isolation, ' +
+    'no DMA mapping)', evidence, 'likely');
+}
+
+/** The IOMMUs in /sys/class/iommu (iommu_device_sysfs_add()), sorted. */
+function registeredIommus(sys: Sys): string[] {
+  return (sys.dir('/sys/class/iommu') ?? []).sort();
+}
+
+/** A driver has probed the device: it is bound, or vfio-cdx's probe was tried (override set) and failed. */
+function probed(d: CdxDev): boolean {
+  return d.driver !== null || d.override === 'vfio-cdx';
+}
+
 function noiommuFinding(sys: Sys, id: Identity | null, target: CdxDev | null, devices: CdxDev[]): Finding {
   const param = '/sys/module/vfio/parameters/enable_unsafe_noiommu_mode';
   const value = sys.read(param);
@@ -271,7 +318,10 @@ function noiommuFinding(sys: Sys, id: Identity | null, target: CdxDev | null, de
   ];
   const scope = target ? [target] : devices;
   const inGroup = scope.filter((d) => d.noiommuGroup);
-  const noGroup = scope.filter((d) => d.group === null);
+  // With an IOMMU registered, a device no driver has probed has no group yet (it gets one at probe):
+  // that says nothing about no-IOMMU mode.
+  const iommu = registeredIommus(sys).length > 0;
+  const noGroup = scope.filter((d) => d.group === null && !(iommu && !probed(d)));
   const rawioFix = 'run as root, or give the program CAP_SYS_RAWIO (`setcap cap_sys_rawio+ep` on its node binary, ' +
     'or AmbientCapabilities=CAP_SYS_RAWIO in a systemd unit)';
   if (scope.length === 0) {
@@ -279,8 +329,9 @@ function noiommuFinding(sys: Sys, id: Identity | null, target: CdxDev | null, de
       'no CDX device to need it', NOTHING, evidence);
   }
   if (inGroup.length === 0 && noGroup.length === 0) {
-    return finding('noiommu', 'info', `no-IOMMU mode: not needed (${target ? `${target.name} has` : 'the CDX devices ' +
-      'have'} an IOMMU group)`, NOTHING, evidence);
+    const later = iommu && scope.some((d) => d.group === null) ? ', or gets one when a driver probes it' : '';
+    return finding('noiommu', 'info', `no-IOMMU mode: not needed (${target ? `${target.name} has` : 'each CDX device ' +
+      'has'} an IOMMU group${later})`, NOTHING, evidence);
   }
   const names = (ds: CdxDev[]) => ds.map((d) => d.name).join(', ');
   if (noGroup.length > 0 && value === null) {
@@ -567,6 +618,7 @@ export function diagnose(kernel: Kernel | undefined, device: string | null, opti
         bus ? '`vfio-cdx list` shows the devices there are' : 'see the CDX bus finding'));
     }
   }
+  if (bus) findings.push(iommuFinding(sys, target, devices));
   findings.push(noiommuFinding(sys, id, target, devices));
   findings.push(nodesFinding(sys, id, devices, target));
   findings.push(memlockFinding(sys, id, devices, target, need, options.dmaExplicit ?? false));

@@ -30,7 +30,8 @@ options:
   --version           the version
   --json              machine-readable output on stdout (errors too, on stderr); not for demo or help
   --mock [profile]    run on a fresh mock kernel with the bundled fixture instead of this machine's
-                      kernel; profile: linux-6.12 (default), linux-6.12-iommufd, cdev, noiommu.
+                      kernel; profile: linux-6.12 (default), linux-6.12-iommufd, cdev,
+                      iommufd-compat, noiommu.
                       The fixture starts with cdx-00:00 (cdx-test registers, 4 MSI vectors) bound to
                       vfio-cdx (left unbound on linux-6.12-iommufd, whose vfio-cdx probe fails) and
                       cdx-00:01 unbound; a note on stderr says which. Each command gets a new mock:

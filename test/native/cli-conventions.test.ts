@@ -103,7 +103,7 @@ describe('vfio-cdx CLI conventions', function () {
     });
 
     it('an unknown --mock profile, given with = or as the next word', function () {
-      assertUsage(cli('list', '--mock=linux-5.4'), /unknown mock profile 'linux-5.4' \(profiles: linux-6.12, linux-6.12-iommufd, cdev, noiommu\)/);
+      assertUsage(cli('list', '--mock=linux-5.4'), /unknown mock profile 'linux-5.4' \(profiles: linux-6.12, linux-6.12-iommufd, cdev, iommufd-compat, noiommu\)/);
       assertUsage(cli('--mock', 'linux-5.4', 'list'), /unknown command 'linux-5.4' \(if it was meant as the --mock profile/);
     });
 

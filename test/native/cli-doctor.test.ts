@@ -168,6 +168,56 @@ describe('vfio-cdx doctor on other kernels (in process), and the kernel then doi
     assert.throws(() => dev.dma.alloc(2 * MiB), (e: unknown) => e instanceof VfioError && e.code === 'ENOMEM');
   });
 
+  it('an SMMU registered but no dma-ranges in the CDX node: once a probe has run and left no group, doctor warns (likely) and names dma-ranges', function () {
+    // cdx_dma_configure() -> of_dma_configure_id(force_dma=false) stops before the IOMMU without
+    // dma-ranges; the group would only appear at probe, so before any probe nothing can be told.
+    const kernel = MockKernel.fixture({ profile: 'cdev', dtDmaRanges: false });
+    const before = find(diagnose(kernel, 'cdx-00:00'), 'iommu');
+    assert.equal(before.status, 'info');
+    assert.match(before.evidence.join('\n'), /cdx-00:00: no iommu_group link: never probed by a driver/);
+    const bus = new CdxBus({ kernel });
+    assert.throws(() => bus.bind('cdx-00:00'), (e: unknown) => e instanceof VfioError && e.code === 'EINVAL');
+    const failed = find(diagnose(kernel, 'cdx-00:00'), 'iommu');
+    assert.deepEqual([failed.status, failed.certainty], ['warn', 'likely']);
+    assert.match(failed.summary, /smmu3\.0x0000000009050000 is registered, but cdx-00:00 has no IOMMU group of its own/);
+    assert.match(failed.action, /dma-ranges \(and iommu-map\)/);
+    assert.match(failed.evidence.join('\n'), /cdx-00:00: no iommu_group link after a probe/);
+  });
+
+  it('the same board with no-IOMMU mode on: the bind makes a vfio-noiommu group, and doctor still warns that the SMMU is not used', function () {
+    const kernel = MockKernel.fixture({ profile: 'cdev', dtDmaRanges: false, noiommuConfig: true, noiommuEnabled: true });
+    const bus = new CdxBus({ kernel });
+    bus.bind('cdx-00:00');
+    const f = find(diagnose(kernel, 'cdx-00:00'), 'iommu');
+    assert.equal(f.status, 'warn');
+    assert.match(f.evidence.join('\n'), /a vfio-noiommu group, made by no-IOMMU mode/);
+    using dev = bus.open('cdx-00:00');
+    assert.equal(dev.noiommu, true, 'as predicted: the device is not behind the SMMU');
+  });
+
+  it('an unprobed device on an IOMMU kernel has no group yet, and that is no no-IOMMU problem', function () {
+    const kernel = MockKernel.fixture({ profile: 'cdev' });
+    const r = diagnose(kernel, 'cdx-00:01');
+    assert.equal(find(r, 'noiommu').status, 'info');
+    new CdxBus({ kernel }).bind('cdx-00:01');
+    assert.equal(find(diagnose(kernel, 'cdx-00:01'), 'iommu').status, 'ok', 'the probe gave it a group');
+  });
+
+  it('with dma-ranges the SMMU translates for the bound device: the iommu finding is ok, and the device opens with a real group', function () {
+    const kernel = MockKernel.fixture({ profile: 'cdev', bound: true });
+    const f = find(diagnose(kernel, 'cdx-00:00'), 'iommu');
+    assert.equal(f.status, 'ok');
+    assert.match(f.summary, /smmu3\.0x0000000009050000 translates for cdx-00:00/);
+    using dev = new CdxBus({ kernel }).open('cdx-00:00', { path: 'group' });
+    assert.equal(dev.noiommu, false);
+  });
+
+  it('no IOMMU registered at all: the iommu finding is information, not a warning', function () {
+    const f = find(diagnose(MockKernel.fixture({ profile: 'noiommu', bound: true }), 'cdx-00:00'), 'iommu');
+    assert.equal(f.status, 'info');
+    assert.match(f.summary, /none registered/);
+  });
+
   it('no-IOMMU mode off and a device without IOMMU group: doctor says the bind fails with EINVAL, and it does', function () {
     const kernel = MockKernel.fixture({ profile: 'noiommu', noiommuEnabled: false });
     const f = find(diagnose(kernel, 'cdx-00:00'), 'noiommu');
@@ -225,7 +275,9 @@ describe('vfio-cdx doctor on other kernels (in process), and the kernel then doi
 
   it('an IOMMU group of two devices: both are members; the group is viable while the other has no driver', function () {
     const [a, b] = fixtureDevices();
-    const kernel = MockKernel.create({ devices: [{ ...a!, iommuGroup: 5, bound: true }, { ...b!, iommuGroup: 5 }] });
+    // The IOMMU groups a CDX device when a driver probes it, and the group stays after unbind.
+    const kernel = MockKernel.create({ devices: [{ ...a!, iommuGroup: 5, bound: true }, { ...b!, iommuGroup: 5, bound: true }] });
+    new CdxBus({ kernel }).unbind('cdx-00:01');
     const group = find(diagnose(kernel, 'cdx-00:00'), 'iommu-group');
     assert.equal(group.status, 'ok');
     assert.match(group.summary, /IOMMU group 5, members cdx-00:00, cdx-00:01/);

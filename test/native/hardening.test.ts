@@ -292,6 +292,19 @@ describe('issue 7.9: remove + rescan', function () {
 });
 
 describe('issue 7.11: every public entry point either works or throws an error with a code', function () {
+  it('new VfioError() checks its arguments: numbers 1..4095 (either sign) and strings, or a coded error, whatever it is handed (found by the fuzzer)', function () {
+    const hostile = new Proxy({}, { get() { throw new Error('trap'); }, getPrototypeOf() { throw new Error('trap'); } });
+    const coded = (code: string) => (e: unknown) => (e as { code?: string }).code === code;
+    assert.throws(() => new VfioError(Object.create(null) as never, 'ioctl'), coded('ERR_INVALID_ARG_TYPE'));
+    assert.throws(() => Reflect.construct(VfioError, [Object.create(null), hostile]), coded('ERR_INVALID_ARG_TYPE'));
+    assert.throws(() => new VfioError(22, hostile as never), coded('ERR_INVALID_ARG_TYPE'));
+    assert.throws(() => new VfioError(22, 'ioctl', Object.create(null) as never), coded('ERR_INVALID_ARG_TYPE'));
+    assert.throws(() => new VfioError(22, 'ioctl', undefined, Symbol('p') as never), coded('ERR_INVALID_ARG_TYPE'));
+    for (const errno of [0, 4096, -4096, 1.5, NaN]) assert.throws(() => new VfioError(errno, 'open'), coded('ERR_OUT_OF_RANGE'));
+    const e = new VfioError(-22, 'ioctl', 'VFIO_DEVICE_RESET', 'cdx-00:00', 'a hint');
+    assert.deepEqual([e.code, e.errno, e.syscall, e.request, e.path, e.hint], ['EINVAL', -22, 'ioctl', 'VFIO_DEVICE_RESET', 'cdx-00:00', 'a hint']);
+  });
+
   const kernel = MockKernel.fixture({ bound: true });
   const bus = new CdxBus({ kernel });
   let dev: Device;
