@@ -21,8 +21,18 @@ const std::vector<std::string> kDeviceKeys = {
     "bus",       "dev",      "vendorId", "deviceId",   "subsystemVendorId", "subsystemDeviceId", "classCode",
     "revision",  "regions",  "msiCount", "model",      "iommuGroup",        "busMasterSupported", "bound"};
 const std::vector<std::string> kRegionKeys = {"size", "readOnly", "addr", "init"};
-const std::vector<std::string> kFaultOps = {"ioctl",     "open",       "mmap",    "eventfd",  "sysfsRead",
-                                            "sysfsWrite", "readDir",   "readLink", "controller"};
+// The calls a fault can hit: the JS key of each and the mock's op, in one table.
+const std::vector<std::pair<std::string, mock::Fault::Op>> kFaultOpTable = {
+    {"ioctl", mock::Fault::Op::kIoctl},         {"open", mock::Fault::Op::kOpen},
+    {"mmap", mock::Fault::Op::kMmap},           {"eventfd", mock::Fault::Op::kEventfd},
+    {"sysfsRead", mock::Fault::Op::kSysfsRead}, {"sysfsWrite", mock::Fault::Op::kSysfsWrite},
+    {"readDir", mock::Fault::Op::kReadDir},     {"readLink", mock::Fault::Op::kReadLink},
+    {"controller", mock::Fault::Op::kController}};
+const std::vector<std::string> kFaultOps = [] {
+  std::vector<std::string> names;
+  for (const auto& entry : kFaultOpTable) names.push_back(entry.first);
+  return names;
+}();
 const std::vector<std::string> kFaultKeys = {"errno", "times", "skip", "device"};
 
 std::string List(const std::vector<std::string>& names) {
@@ -269,14 +279,8 @@ mock::Fault ParseMockFault(Napi::Env env, Napi::Value spec, mock::MockKernel& ke
                        (ops.empty() ? std::string("none") : List(ops)));
   }
   const std::string op = ops[0];
-  static const std::vector<std::pair<std::string, mock::Fault::Op>> kOps = {
-      {"ioctl", mock::Fault::Op::kIoctl},         {"open", mock::Fault::Op::kOpen},
-      {"mmap", mock::Fault::Op::kMmap},           {"eventfd", mock::Fault::Op::kEventfd},
-      {"sysfsRead", mock::Fault::Op::kSysfsRead}, {"sysfsWrite", mock::Fault::Op::kSysfsWrite},
-      {"readDir", mock::Fault::Op::kReadDir},     {"readLink", mock::Fault::Op::kReadLink},
-      {"controller", mock::Fault::Op::kController}};
   mock::Fault f;
-  for (const auto& [name, value] : kOps) {
+  for (const auto& [name, value] : kFaultOpTable) {
     if (name == op) f.op = value;
   }
   f.match = r.String(op.c_str(), "*");

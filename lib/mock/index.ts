@@ -120,16 +120,15 @@ export interface MockKernelOptions {
   gid?: number;
 }
 
-/** Which call an injected fault hits: exactly one of these keys. */
+/** The calls a fault can hit (the native schema's `faultOps`, checked by a test). */
+export const FAULT_OPS = ['ioctl', 'open', 'mmap', 'eventfd', 'sysfsRead', 'sysfsWrite', 'readDir', 'readLink',
+  'controller'] as const;
+/** One of {@link FAULT_OPS}. */
+export type FaultOp = (typeof FAULT_OPS)[number];
+
+/** Which call an injected fault hits: exactly one of the {@link FAULT_OPS} keys. */
 export type FaultTarget =
-  | { ioctl: string }
-  | { open: string }
-  | { mmap: string }
-  | { eventfd: string }
-  | { sysfsRead: string }
-  | { sysfsWrite: string }
-  | { readDir: string }
-  | { readLink: string }
+  | { [K in Exclude<FaultOp, 'controller'>]: { [P in K]: string } }[Exclude<FaultOp, 'controller'>]
   | { controller: 'reset' | 'set_master' | 'clear_master' | 'msi_enable' };
 
 /**

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { readdirSync, readlinkSync } from 'node:fs';
 import { CdxBus, Device, DmaBuffer, Dma, Mapping, Msi, MsiVector, Region, BusMaster, SystemKernel, Kernel, VfioError } from '../../lib';
-import { MOCK_PROFILES, MockDevice, MockKernel, type MockDeviceSpec } from '../../lib/mock';
+import { FAULT_OPS, MOCK_PROFILES, MockDevice, MockKernel, type MockDeviceSpec } from '../../lib/mock';
 import { RawKernel, struct } from '../../lib/raw';
 import { canCollect, collect } from '../helpers/gc';
 import { nodeCommand } from '../helpers/node-exec';
@@ -85,6 +85,10 @@ describe('issue 7.2: worker.terminate() while the worker is inside a throwing na
 describe('one list of mock profiles', function () {
   it('MOCK_PROFILES (TypeScript, the CLI, the fuzzer) is exactly the native mock\'s profile list', function () {
     assert.deepEqual([...MOCK_PROFILES], MockKernel.schema.profiles);
+  });
+
+  it('FAULT_OPS (the FaultTarget keys) is exactly the native mock\'s fault operations', function () {
+    assert.deepEqual([...FAULT_OPS], MockKernel.schema.faultOps);
   });
 });
 
