@@ -140,6 +140,8 @@ export interface NativeAddon {
   setup(errors: { sysError: Function; usageError: Function }): void;
   setTrace(fn: ((syscall: string, request: string, path: string, fd: number, result: number) => void) | null): void;
   systemKernel(): NativeKernelHandle;
+  /** 'cdx-BB:DD' in lower-case hex, the names the CDX bus makes (src-native/cdx_sysfs.cc). */
+  isDeviceName(name: string): boolean;
   createMockKernel(options: object): NativeKernelHandle;
   mockSchema(): {
     profiles: string[]; models: string[]; ioctls: string[]; controllerOps: string[]; faultOps: string[];
@@ -147,8 +149,6 @@ export interface NativeAddon {
   };
   attachMockKernel(token: string): NativeKernelHandle;
   abi: AbiTable;
-  /** 'cdx-BB:DD' in lower-case hex, the names the CDX bus makes (src-native/cdx_sysfs.cc). */
-  isDeviceName(name: string): boolean;
   /** Native devices alive and mappings still mapped in this process (for tests: close() frees them at once). */
   _live(): { devices: number; mappings: number };
 }

@@ -87,6 +87,14 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("mockSchema", Napi::Function::New(
                                 env, [](const Napi::CallbackInfo& info) -> Napi::Value { return MockSchema(info.Env()); },
                                 "mockSchema"));
+  exports.Set("isDeviceName", Napi::Function::New(
+                                  env,
+                                  [](const Napi::CallbackInfo& info) -> Napi::Value {
+                                    bool ok = info[0].IsString() &&
+                                              CdxSysfs::IsValidDeviceName(info[0].As<Napi::String>().Utf8Value());
+                                    return Napi::Boolean::New(info.Env(), ok);
+                                  },
+                                  "isDeviceName"));
   // Live native devices and mapped (not yet unmapped) mappings in the process: the tests' way to see that close()
   // frees native state at once, not when the GC finalizes a wrapper.
   exports.Set("_live", Napi::Function::New(
@@ -99,14 +107,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
                            },
                            "_live"));
   exports.Set("abi", AbiTable(env));
-  exports.Set("isDeviceName", Napi::Function::New(
-                                  env,
-                                  [](const Napi::CallbackInfo& info) -> Napi::Value {
-                                    bool ok = info[0].IsString() &&
-                                              CdxSysfs::IsValidDeviceName(info[0].As<Napi::String>().Utf8Value());
-                                    return Napi::Boolean::New(info.Env(), ok);
-                                  },
-                                  "isDeviceName"));
   exports.Set("_bench", BenchLoops(env));
   return exports;
 }
