@@ -22,35 +22,60 @@ namespace mock {
 
 // ---- profiles
 
+namespace {
+
+// Every profile once: its name and what it changes from KernelConfig's defaults (IOMMU present,
+// IOMMUFD=n). ProfileConfig() and ProfileNames() both read this table; the descriptions are in
+// mock_kernel.h.
+struct Profile {
+  const char* name;
+  void (*apply)(KernelConfig& c);
+};
+
+const Profile kProfiles[] = {
+    {"linux-6.12", [](KernelConfig&) {}},
+    {"linux-6.12-iommufd", [](KernelConfig& c) { c.iommufd = true; }},
+    {"cdev",
+     [](KernelConfig& c) {
+       c.iommufd = true;
+       c.vfio_cdx_detach_ioas = true;
+     }},
+    {"iommufd-compat",
+     [](KernelConfig& c) {
+       c.iommufd = true;
+       c.vfio_cdx_detach_ioas = true;
+       c.vfio_container = false;
+       c.noiommu_config = true;
+     }},
+    {"noiommu",
+     [](KernelConfig& c) {
+       c.iommu = false;
+       c.iommufd = true;
+       c.vfio_cdx_detach_ioas = true;
+       c.noiommu_config = true;
+       c.noiommu_enabled = true;
+     }},
+};
+
+}  // namespace
+
 bool ProfileConfig(const std::string& name, KernelConfig* out) {
-  KernelConfig c;
-  c.profile = name;
-  if (name == "linux-6.12") {
-    // defaults: IOMMU present, IOMMUFD=n
-  } else if (name == "linux-6.12-iommufd") {
-    c.iommufd = true;
-  } else if (name == "cdev") {
-    c.iommufd = true;
-    c.vfio_cdx_detach_ioas = true;
-  } else if (name == "iommufd-compat") {
-    c.iommufd = true;
-    c.vfio_cdx_detach_ioas = true;
-    c.vfio_container = false;
-    c.noiommu_config = true;
-  } else if (name == "noiommu") {
-    c.iommu = false;
-    c.iommufd = true;
-    c.vfio_cdx_detach_ioas = true;
-    c.noiommu_config = true;
-    c.noiommu_enabled = true;
-  } else {
-    return false;
+  for (const Profile& p : kProfiles) {
+    if (name != p.name) continue;
+    KernelConfig c;
+    c.profile = name;
+    p.apply(c);
+    *out = c;
+    return true;
   }
-  *out = c;
-  return true;
+  return false;
 }
 
-std::vector<std::string> ProfileNames() { return {"linux-6.12", "linux-6.12-iommufd", "cdev", "iommufd-compat", "noiommu"}; }
+std::vector<std::string> ProfileNames() {
+  std::vector<std::string> names;
+  for (const Profile& p : kProfiles) names.push_back(p.name);
+  return names;
+}
 
 std::vector<std::string> ControllerOpNames() { return {"reset", "set_master", "clear_master", "msi_enable"}; }
 
