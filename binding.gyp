@@ -3,8 +3,10 @@
     {
       "target_name": "vfio_cdx",
       "sources": [
+        "src-native/abi_table.cc",
         "src-native/addon.cc",
         "src-native/dma_space.cc",
+        "src-native/cdx_sysfs.cc",
         "src-native/iommufd_session.cc",
         "src-native/linux_kernel.cc",
         "src-native/mapping.cc",

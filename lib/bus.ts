@@ -6,11 +6,10 @@
 import { Device } from './device';
 import { checkKeys, invalidArgType, invalidArgValue, invalidThis, kConstruct, VfioError } from './errors';
 import { nativeKernel, type Kernel } from './kernel';
-import type { NativeKernelHandle } from './native';
+import { native, type NativeKernelHandle } from './native';
 
 const BUS = '/sys/bus/cdx';
 const DRIVER = 'vfio-cdx';
-const NAME_RE = /^cdx-[0-9a-f]{2}:[0-9a-f]{2}$/;
 const NO_BUS = 'this kernel has no CDX bus (CONFIG_CDX_BUS, arm64 Versal/Versal Net)';
 
 /** A CDX device as sysfs describes it. */
@@ -51,10 +50,15 @@ export interface OpenOptions {
   path?: 'auto' | 'group' | 'cdev';
 }
 
+/** True for a CDX device name ('cdx-XX:YY', lower-case hex); the one check is native (cdx_sysfs.cc). @internal */
+export function isDeviceName(name: string): boolean {
+  return native().isDeviceName(name);
+}
+
 /** Checks a CDX device name ('cdx-XX:YY', lower-case hex). @internal */
 export function checkDeviceName(name: unknown): string {
   if (typeof name !== 'string') throw invalidArgType('name', 'of type string', name);
-  if (!NAME_RE.test(name)) throw invalidArgValue('name', name, "must be a CDX device name such as 'cdx-00:00'");
+  if (!isDeviceName(name)) throw invalidArgValue('name', name, "must be a CDX device name such as 'cdx-00:00'");
   return name;
 }
 
@@ -76,7 +80,7 @@ export class CdxBus {
   /** True when the kernel has a CDX bus (/sys/bus/cdx exists). */
   get present(): boolean {
     CdxBus.#check(this);
-    return typeof this.#k.stat(BUS) !== 'number';
+    return this.#k.busPresent();
   }
 
   /**
@@ -85,8 +89,14 @@ export class CdxBus {
    */
   list(): CdxDeviceEntry[] {
     CdxBus.#check(this);
-    const names = this.#readDir(`${BUS}/devices`);
-    return names.filter((n) => NAME_RE.test(n)).sort().map((n) => this.#entry(n));
+    try {
+      return this.#k.busList();
+    } catch (e) {
+      if (e instanceof VfioError && e.code === 'ENOENT' && e.syscall === 'scandir' && e.path?.startsWith(BUS)) {
+        e.addHint(NO_BUS);
+      }
+      throw e;
+    }
   }
 
   /**
@@ -96,8 +106,7 @@ export class CdxBus {
   device(name: string): CdxDeviceEntry {
     CdxBus.#check(this);
     checkDeviceName(name);
-    this.#stat(`${BUS}/devices/${name}`);
-    return this.#entry(name);
+    return this.#sysfs(name, () => this.#k.busDevice(name));
   }
 
   /**
@@ -110,18 +119,8 @@ export class CdxBus {
    */
   bind(name: string): void {
     CdxBus.#check(this);
-    const dev = `${BUS}/devices/${checkDeviceName(name)}`;
-    this.#stat(dev);
-    const current = this.#driverOf(name);
-    if (current === DRIVER) return;
-    if (typeof this.#k.stat(`${BUS}/drivers/${DRIVER}`) === 'number') {
-      throw new VfioError(2, 'stat', undefined, `${BUS}/drivers/${DRIVER}`,
-        'the vfio-cdx driver is not loaded: run `modprobe vfio-cdx` (kernel 6.5+ with CONFIG_VFIO_CDX)');
-    }
-    this.#write(`${dev}/driver_override`, DRIVER, name);
-    if (current !== null) this.#write(`${dev}/driver/unbind`, name, name);
-    const rc = this.#k.writeFile(`${BUS}/drivers/${DRIVER}/bind`, name);
-    if (rc < 0) throw this.#bindError(-rc, name);
+    checkDeviceName(name);
+    this.#sysfs(name, () => this.#k.busBind(name));
   }
 
   /**
@@ -133,13 +132,8 @@ export class CdxBus {
    */
   unbind(name: string): void {
     CdxBus.#check(this);
-    const dev = `${BUS}/devices/${checkDeviceName(name)}`;
-    this.#stat(dev);
-    if (this.#driverOf(name) !== null) {
-      this.#refuseIfOpenHere(name, 'unbind');
-      this.#write(`${dev}/driver/unbind`, name, name);
-    }
-    this.#write(`${dev}/driver_override`, '\n', name);
+    checkDeviceName(name);
+    this.#sysfs(name, () => this.#k.busUnbind(name));
   }
 
   /**
@@ -148,8 +142,8 @@ export class CdxBus {
    */
   reset(name: string): void {
     CdxBus.#check(this);
-    const dev = `${BUS}/devices/${checkDeviceName(name)}`;
-    this.#write(`${dev}/reset`, '1', name);
+    checkDeviceName(name);
+    this.#sysfs(name, () => this.#k.busReset(name));
   }
 
   /**
@@ -162,10 +156,8 @@ export class CdxBus {
    */
   remove(name: string): void {
     CdxBus.#check(this);
-    const dev = `${BUS}/devices/${checkDeviceName(name)}`;
-    this.#stat(dev);
-    this.#refuseIfOpenHere(name, 'remove');
-    this.#write(`${dev}/remove`, '1', name);
+    checkDeviceName(name);
+    this.#sysfs(name, () => this.#k.busRemove(name));
   }
 
   /**
@@ -178,8 +170,7 @@ export class CdxBus {
    */
   rescan(): void {
     CdxBus.#check(this);
-    for (const name of this.#k.openHere()) this.#refuseIfOpenHere(name, 'rescan');
-    this.#write(`${BUS}/rescan`, '1', '');
+    this.#sysfs('', () => this.#k.busRescan());
   }
 
   /**
@@ -205,59 +196,34 @@ export class CdxBus {
     }
   }
 
-  #entry(name: string): CdxDeviceEntry {
-    const dev = `${BUS}/devices/${name}`;
-    const hex = (attr: string) => Number.parseInt(this.#read(`${dev}/${attr}`).trim(), 16);
-    const override = this.#read(`${dev}/driver_override`).trim();
-    const group = this.#k.readLink(`${dev}/iommu_group`);
-    const vfioDev = this.#k.readDir(`${dev}/vfio-dev`);
-    return {
-      name,
-      vendorId: hex('vendor'),
-      deviceId: hex('device'),
-      subsystemVendorId: hex('subsystem_vendor'),
-      subsystemDeviceId: hex('subsystem_device'),
-      classCode: hex('class'),
-      revision: hex('revision'),
-      driver: this.#driverOf(name),
-      driverOverride: override === '(null)' ? null : override,
-      iommuGroup: typeof group === 'string' ? Number(group.slice(group.lastIndexOf('/') + 1)) : null,
-      vfioDevice: typeof vfioDev === 'number' ? null : vfioDev.find((n) => n.startsWith('vfio')) ?? null,
-      modalias: this.#read(`${dev}/modalias`).trim(),
-    };
-  }
-
-  #driverOf(name: string): string | null {
-    const link = this.#k.readLink(`${BUS}/devices/${name}/driver`);
-    if (typeof link === 'number') {
-      if (link === -2) return null;
-      throw new VfioError(-link, 'readlink', undefined, `${BUS}/devices/${name}/driver`);
-    }
-    return link.slice(link.lastIndexOf('/') + 1);
-  }
-
-  #read(path: string): string {
-    const r = this.#k.readFile(path);
-    if (typeof r === 'number') throw new VfioError(-r, 'read', undefined, path);
-    return r;
-  }
-
-  #readDir(path: string): string[] {
-    const r = this.#k.readDir(path);
-    if (typeof r === 'number') {
-      const e = new VfioError(-r, 'scandir', undefined, path);
-      if (r === -2 && path.startsWith(BUS)) e.addHint('this kernel has no CDX bus (CONFIG_CDX_BUS, arm64 Versal/Versal Net)');
+  // Runs a sysfs operation of the native bus (src-native/cdx_sysfs.cc) and adds the hints this
+  // layer knows to its VfioError: which file failed says which step did.
+  #sysfs<T>(device: string, op: () => T): T {
+    try {
+      return op();
+    } catch (e) {
+      if (e instanceof VfioError) this.#sysfsHint(e, device);
       throw e;
     }
-    return r;
   }
 
-  #stat(path: string): void {
-    const r = this.#k.stat(path);
-    if (typeof r === 'number') {
-      const e = new VfioError(-r, 'stat', undefined, path);
-      if (r === -2) this.#noDeviceHint(e);
-      throw e;
+  #sysfsHint(e: VfioError, device: string): void {
+    const path = e.path ?? '';
+    if (e.syscall === 'stat') {
+      if (path === `${BUS}/drivers/${DRIVER}`) {
+        e.addHint('the vfio-cdx driver is not loaded: run `modprobe vfio-cdx` (kernel 6.5+ with CONFIG_VFIO_CDX)');
+      } else if (e.code === 'ENOENT') {
+        this.#noDeviceHint(e);
+      }
+    } else if (e.syscall === 'write' && path === `${BUS}/drivers/${DRIVER}/bind`) {
+      this.#bindHint(e, device);
+    } else if (e.syscall === 'write') {
+      if (device) e.device = device;
+      if (e.code === 'ENOENT') this.#noDeviceHint(e);
+      if (e.code === 'EACCES' || e.code === 'EPERM') {
+        e.addHint('CDX sysfs attributes can be written by root only: run this as root, or let a privileged ' +
+          'service bind the device and give this user access to its /dev/vfio node');
+      }
     }
   }
 
@@ -267,32 +233,9 @@ export class CdxBus {
     else if (e.path?.startsWith(`${BUS}/devices/`)) e.addHint('no such CDX device');
   }
 
-  #write(path: string, data: string, device: string): void {
-    const rc = this.#k.writeFile(path, data);
-    if (rc < 0) {
-      const e = new VfioError(-rc, 'write', undefined, path);
-      if (device) e.device = device;
-      if (rc === -2) this.#noDeviceHint(e);
-      if (rc === -13 || rc === -1) {
-        e.addHint('CDX sysfs attributes can be written by root only: run this as root, or let a privileged ' +
-          'service bind the device and give this user access to its /dev/vfio node');
-      }
-      throw e;
-    }
-  }
-
-  // The kernel would block the write until this very thread closes the device: never returns.
-  #refuseIfOpenHere(name: string, what: string): void {
-    if (this.#k.openHere().includes(name)) {
-      throw Object.assign(new Error(`${name} is open in this thread: ${what} would block until it is closed, ` +
-        'which can never happen while this thread waits (close the Device first)'), { code: 'ERR_VFIO_DEVICE_OPEN' });
-    }
-  }
-
-  #bindError(errno: number, name: string): VfioError {
-    const e = new VfioError(errno, 'write', undefined, `${BUS}/drivers/${DRIVER}/bind`);
+  #bindHint(e: VfioError, name: string): void {
     e.device = name;
-    if (errno === 22) {
+    if (e.code === 'EINVAL') {
       // __vfio_register_dev() checks the iommufd callbacks before it looks for
       // a group, so on a CONFIG_IOMMUFD kernel (it has /dev/iommu) the missing
       // .detach_ioas is the cause whenever a group could have been found.
@@ -322,12 +265,11 @@ export class CdxBus {
       } else {
         e.addHint('vfio-cdx probe failed; see dmesg for the reason');
       }
-    } else if (errno === 16) {
+    } else if (e.code === 'EBUSY') {
       e.addHint(`${name} is already bound to a driver`);
-    } else if (errno === 19) {
+    } else if (e.code === 'ENODEV') {
       e.addHint(`vfio-cdx does not match ${name}: driver_override must be "vfio-cdx"`);
     }
-    return e;
   }
 
   #openHint(e: VfioError, name: string): void {

@@ -147,7 +147,7 @@ export class Mapping implements Disposable {
     Mapping.#check(this);
     this.#checkMapped();
     if (!this.writable && this.#buffer !== null) {
-      throw Object.assign(new Error(`region ${this.region} of ${this.#parent.name} is read-only (mapped without ` +
+      throw Object.assign(new Error(`${this.#parent.name} region ${this.region} is read-only (mapped without ` +
         'PROT_WRITE): its buffer is not handed out, since a store through any view of it would be a SIGSEGV; ' +
         'use read8/16/32/64'), { code: 'ERR_VFIO_READ_ONLY' });
     }
@@ -432,7 +432,8 @@ export class Mapping implements Disposable {
     }
     if (!write) return;
     if (!this.writable) {
-      throw Object.assign(new Error(`region ${this.region} of ${this.#parent.name} is read-only (mapped without PROT_WRITE)`),
+      // The same words as the native accessors' check (napi_mapping.cc).
+      throw Object.assign(new Error(`${this.#parent.name} region ${this.region} is read-only (mapped without PROT_WRITE)`),
         { code: 'ERR_VFIO_READ_ONLY' });
     }
     if (width === 8) {

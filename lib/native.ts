@@ -6,6 +6,7 @@
  */
 import * as path from 'node:path';
 import { debuglog } from 'node:util';
+import type { CdxDeviceEntry } from './bus';
 import { errnoName, makeSysError, makeUsageError } from './errors';
 
 /** Field layout of one ABI struct: name → [offset, size in bytes] (size 0: flexible array). */
@@ -98,6 +99,15 @@ export interface NativeKernelHandle {
   stat(path: string): NativeStat | number;
   openDevice(name: string, path: string): NativeDeviceHandle;
   openHere(): string[];
+  // The CDX bus through sysfs (src-native/cdx_sysfs.cc): failures throw VfioError / Error.
+  busPresent(): boolean;
+  busList(): CdxDeviceEntry[];
+  busDevice(name: string): CdxDeviceEntry;
+  busBind(name: string): void;
+  busUnbind(name: string): void;
+  busReset(name: string): void;
+  busRemove(name: string): void;
+  busRescan(): void;
   // mock control
   mockToken(): string;
   mockAddDevice(spec: object): void;
@@ -143,6 +153,8 @@ export interface NativeAddon {
   setup(errors: { sysError: Function; usageError: Function }): void;
   setTrace(fn: ((syscall: string, request: string, path: string, fd: number, result: number) => void) | null): void;
   systemKernel(): NativeKernelHandle;
+  /** 'cdx-BB:DD' in lower-case hex, the names the CDX bus makes (src-native/cdx_sysfs.cc). */
+  isDeviceName(name: string): boolean;
   createMockKernel(options: object): NativeKernelHandle;
   mockSchema(): {
     profiles: string[]; models: string[]; ioctls: string[]; controllerOps: string[]; faultOps: string[];

@@ -4,8 +4,8 @@
 // bus-master feature, the cdev ioctls and iommufd, so nothing in this project
 // includes it. Every number and layout below is taken from the 6.12 UAPI
 // headers (include/uapi/linux/vfio.h, include/uapi/linux/iommufd.h) and is
-// checked by a static_assert against the values compiled on x86_64 and arm64
-// (../shared/reference/vfio-cdx-abi.md §3, Appendix A). Nothing else in the
+// checked by a static_assert against the values the 6.12 headers give when
+// compiled for x86_64 and arm64 (docs/kernel-rules.md, K-ABI-1..4). Nothing else in the
 // project hand-packs a struct: marshalling code uses these types and the
 // *_MINSZ constants, which are the sizes the kernel copies from userspace.
 #pragma once
@@ -23,37 +23,92 @@ constexpr unsigned long VfioIo(unsigned long nr) { return (kVfioType << 8) | (kV
 constexpr unsigned long kIommufdBase = 0x80;
 constexpr unsigned long IommufdIo(unsigned long nr) { return (kVfioType << 8) | (kIommufdBase + nr); }
 
-constexpr unsigned long VFIO_GET_API_VERSION = VfioIo(0);
-constexpr unsigned long VFIO_CHECK_EXTENSION = VfioIo(1);
-constexpr unsigned long VFIO_SET_IOMMU = VfioIo(2);
-constexpr unsigned long VFIO_GROUP_GET_STATUS = VfioIo(3);
-constexpr unsigned long VFIO_GROUP_SET_CONTAINER = VfioIo(4);
-constexpr unsigned long VFIO_GROUP_UNSET_CONTAINER = VfioIo(5);
-constexpr unsigned long VFIO_GROUP_GET_DEVICE_FD = VfioIo(6);
-constexpr unsigned long VFIO_DEVICE_GET_INFO = VfioIo(7);
-constexpr unsigned long VFIO_DEVICE_GET_REGION_INFO = VfioIo(8);
-constexpr unsigned long VFIO_DEVICE_GET_IRQ_INFO = VfioIo(9);
-constexpr unsigned long VFIO_DEVICE_SET_IRQS = VfioIo(10);
-constexpr unsigned long VFIO_DEVICE_RESET = VfioIo(11);
-constexpr unsigned long VFIO_DEVICE_GET_PCI_HOT_RESET_INFO = VfioIo(12);
-constexpr unsigned long VFIO_IOMMU_GET_INFO = VfioIo(12);  // same number, container fd
-constexpr unsigned long VFIO_IOMMU_MAP_DMA = VfioIo(13);
-constexpr unsigned long VFIO_IOMMU_UNMAP_DMA = VfioIo(14);
-constexpr unsigned long VFIO_DEVICE_IOEVENTFD = VfioIo(16);
-constexpr unsigned long VFIO_DEVICE_FEATURE = VfioIo(17);
-constexpr unsigned long VFIO_DEVICE_BIND_IOMMUFD = VfioIo(18);
-constexpr unsigned long VFIO_DEVICE_ATTACH_IOMMUFD_PT = VfioIo(19);
-constexpr unsigned long VFIO_DEVICE_DETACH_IOMMUFD_PT = VfioIo(20);
+// Every ioctl this project knows by name, in one list: X(NAME, request, on, js).
+//   on: kAnyFile — the number has this one name on every file;
+//       kDeviceFile / kIommuFile — VFIO numbers 12..17 mean one thing on a device or group fd and
+//       another on a container or iommufd (VFIO_DEVICE_GET_PCI_HOT_RESET_INFO is
+//       VFIO_IOMMU_GET_INFO there), so each has two entries.
+//   js: 1 if the JavaScript ABI table (abi_table.cc, vfio-cdx/raw) carries it.
+// The list generates the constants below, the ABI table handed to JavaScript, the mock kernel's
+// request names (traces, fault injection, schema) and the request name in every VfioError: a name
+// can never disagree with its number. The order is the order of those tables.
+#define VFIO_CDX_IOCTLS(X)                                           \
+  X(VFIO_GET_API_VERSION, VfioIo(0), kAnyFile, 1)                    \
+  X(VFIO_CHECK_EXTENSION, VfioIo(1), kAnyFile, 1)                    \
+  X(VFIO_SET_IOMMU, VfioIo(2), kAnyFile, 1)                          \
+  X(VFIO_GROUP_GET_STATUS, VfioIo(3), kAnyFile, 1)                   \
+  X(VFIO_GROUP_SET_CONTAINER, VfioIo(4), kAnyFile, 1)                \
+  X(VFIO_GROUP_UNSET_CONTAINER, VfioIo(5), kAnyFile, 1)              \
+  X(VFIO_GROUP_GET_DEVICE_FD, VfioIo(6), kAnyFile, 1)                \
+  X(VFIO_DEVICE_GET_INFO, VfioIo(7), kAnyFile, 1)                    \
+  X(VFIO_DEVICE_GET_REGION_INFO, VfioIo(8), kAnyFile, 1)             \
+  X(VFIO_DEVICE_GET_IRQ_INFO, VfioIo(9), kAnyFile, 1)                \
+  X(VFIO_DEVICE_SET_IRQS, VfioIo(10), kAnyFile, 1)                   \
+  X(VFIO_DEVICE_RESET, VfioIo(11), kAnyFile, 1)                      \
+  X(VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, VfioIo(12), kDeviceFile, 1)  \
+  X(VFIO_IOMMU_GET_INFO, VfioIo(12), kIommuFile, 1)                  \
+  X(VFIO_DEVICE_PCI_HOT_RESET, VfioIo(13), kDeviceFile, 0)           \
+  X(VFIO_IOMMU_MAP_DMA, VfioIo(13), kIommuFile, 1)                   \
+  X(VFIO_DEVICE_QUERY_GFX_PLANE, VfioIo(14), kDeviceFile, 0)         \
+  X(VFIO_IOMMU_UNMAP_DMA, VfioIo(14), kIommuFile, 1)                 \
+  X(VFIO_DEVICE_GET_GFX_DMABUF, VfioIo(15), kDeviceFile, 0)          \
+  X(VFIO_IOMMU_ENABLE, VfioIo(15), kIommuFile, 0)                    \
+  X(VFIO_DEVICE_IOEVENTFD, VfioIo(16), kDeviceFile, 1)               \
+  X(VFIO_IOMMU_DISABLE, VfioIo(16), kIommuFile, 0)                   \
+  X(VFIO_DEVICE_FEATURE, VfioIo(17), kDeviceFile, 1)                 \
+  X(VFIO_IOMMU_DIRTY_PAGES, VfioIo(17), kIommuFile, 0)               \
+  X(VFIO_DEVICE_BIND_IOMMUFD, VfioIo(18), kAnyFile, 1)               \
+  X(VFIO_DEVICE_ATTACH_IOMMUFD_PT, VfioIo(19), kAnyFile, 1)          \
+  X(VFIO_DEVICE_DETACH_IOMMUFD_PT, VfioIo(20), kAnyFile, 1)          \
+  X(VFIO_MIG_GET_PRECOPY_INFO, VfioIo(21), kAnyFile, 0)              \
+  X(IOMMU_DESTROY, IommufdIo(0), kAnyFile, 1)                        \
+  X(IOMMU_IOAS_ALLOC, IommufdIo(1), kAnyFile, 1)                     \
+  X(IOMMU_IOAS_ALLOW_IOVAS, IommufdIo(2), kAnyFile, 1)               \
+  X(IOMMU_IOAS_COPY, IommufdIo(3), kAnyFile, 1)                      \
+  X(IOMMU_IOAS_IOVA_RANGES, IommufdIo(4), kAnyFile, 1)               \
+  X(IOMMU_IOAS_MAP, IommufdIo(5), kAnyFile, 1)                       \
+  X(IOMMU_IOAS_UNMAP, IommufdIo(6), kAnyFile, 1)                     \
+  X(IOMMU_OPTION, IommufdIo(7), kAnyFile, 1)                         \
+  X(IOMMU_VFIO_IOAS, IommufdIo(8), kAnyFile, 1)                      \
+  X(IOMMU_HWPT_ALLOC, IommufdIo(9), kAnyFile, 0)                     \
+  X(IOMMU_GET_HW_INFO, IommufdIo(10), kAnyFile, 0)                   \
+  X(IOMMU_HWPT_SET_DIRTY_TRACKING, IommufdIo(11), kAnyFile, 0)       \
+  X(IOMMU_HWPT_GET_DIRTY_BITMAP, IommufdIo(12), kAnyFile, 0)         \
+  X(IOMMU_HWPT_INVALIDATE, IommufdIo(13), kAnyFile, 0)               \
+  X(IOMMU_FAULT_QUEUE_ALLOC, IommufdIo(14), kAnyFile, 0)
 
-constexpr unsigned long IOMMU_DESTROY = IommufdIo(0);
-constexpr unsigned long IOMMU_IOAS_ALLOC = IommufdIo(1);
-constexpr unsigned long IOMMU_IOAS_ALLOW_IOVAS = IommufdIo(2);
-constexpr unsigned long IOMMU_IOAS_COPY = IommufdIo(3);
-constexpr unsigned long IOMMU_IOAS_IOVA_RANGES = IommufdIo(4);
-constexpr unsigned long IOMMU_IOAS_MAP = IommufdIo(5);
-constexpr unsigned long IOMMU_IOAS_UNMAP = IommufdIo(6);
-constexpr unsigned long IOMMU_OPTION = IommufdIo(7);
-constexpr unsigned long IOMMU_VFIO_IOAS = IommufdIo(8);
+// Which files an ioctl name applies to (see VFIO_CDX_IOCTLS).
+enum class IoctlOn : unsigned char { kAnyFile, kDeviceFile, kIommuFile };
+
+// One ioctl: its request number and its name. Converts to the number, so it works wherever a
+// request does (Kernel::Ioctl, switch labels); Sys::Ioctl takes the whole thing, so a traced or
+// failed call is named from the same entry.
+struct Ioctl {
+  unsigned long request;
+  const char* name;
+  IoctlOn on;
+  bool js;
+  constexpr operator unsigned long() const { return request; }
+};
+
+#define VFIO_CDX_IOCTL_CONSTANT(name, req, on_, js_) \
+  constexpr Ioctl name{req, #name, IoctlOn::on_, js_ != 0};
+VFIO_CDX_IOCTLS(VFIO_CDX_IOCTL_CONSTANT)
+#undef VFIO_CDX_IOCTL_CONSTANT
+
+#define VFIO_CDX_IOCTL_ENTRY(name, req, on_, js_) name,
+constexpr Ioctl kIoctls[] = {VFIO_CDX_IOCTLS(VFIO_CDX_IOCTL_ENTRY)};
+#undef VFIO_CDX_IOCTL_ENTRY
+
+// The name of `request` on a file of the given kind (`iommu_file`: a container or an iommufd),
+// or nullptr for a number this project does not know.
+constexpr const char* IoctlName(unsigned long request, bool iommu_file) {
+  for (const Ioctl& i : kIoctls) {
+    if (i.request != request) continue;
+    if (i.on == IoctlOn::kAnyFile || (i.on == IoctlOn::kIommuFile) == iommu_file) return i.name;
+  }
+  return nullptr;
+}
 
 static_assert(VFIO_GET_API_VERSION == 0x3b64, "ABI");
 static_assert(VFIO_GROUP_GET_DEVICE_FD == 0x3b6a, "ABI");

@@ -63,8 +63,7 @@ std::vector<IovaRange> Type1DmaSpace::QueryRanges() {
     uint32_t have = static_cast<uint32_t>(buf.size() * 8);
     std::memset(buf.data(), 0, have);
     info->argsz = have;
-    sys_->Ioctl(fd_, abi::VFIO_IOMMU_GET_INFO, reinterpret_cast<uintptr_t>(info), "VFIO_IOMMU_GET_INFO",
-                "/dev/vfio/vfio");
+    sys_->Ioctl(fd_, abi::VFIO_IOMMU_GET_INFO, reinterpret_cast<uintptr_t>(info), "/dev/vfio/vfio");
     pgsizes_ = info->iova_pgsizes;
     if (info->argsz > have) {
       buf.resize((info->argsz + 7) / 8);
@@ -102,7 +101,7 @@ void Type1DmaSpace::KernelMap(void* vaddr, uint64_t iova, uint64_t size) {
   map.vaddr = reinterpret_cast<uintptr_t>(vaddr);
   map.iova = iova;
   map.size = size;
-  sys_->Ioctl(fd_, abi::VFIO_IOMMU_MAP_DMA, reinterpret_cast<uintptr_t>(&map), "VFIO_IOMMU_MAP_DMA", "/dev/vfio/vfio");
+  sys_->Ioctl(fd_, abi::VFIO_IOMMU_MAP_DMA, reinterpret_cast<uintptr_t>(&map), "/dev/vfio/vfio");
 }
 
 long Type1DmaSpace::KernelUnmap(uint64_t iova, uint64_t size) {
@@ -110,8 +109,7 @@ long Type1DmaSpace::KernelUnmap(uint64_t iova, uint64_t size) {
   unmap.argsz = sizeof unmap;
   unmap.iova = iova;
   unmap.size = size;
-  return sys_->TryIoctl(fd_, abi::VFIO_IOMMU_UNMAP_DMA, reinterpret_cast<uintptr_t>(&unmap), "VFIO_IOMMU_UNMAP_DMA",
-                        "/dev/vfio/vfio");
+  return sys_->TryIoctl(fd_, abi::VFIO_IOMMU_UNMAP_DMA, reinterpret_cast<uintptr_t>(&unmap), "/dev/vfio/vfio");
 }
 
 // ---- iommufd
@@ -126,13 +124,12 @@ std::vector<IovaRange> IoasDmaSpace::QueryRanges() {
     cmd.ioas_id = ioas_;
     cmd.num_iovas = static_cast<uint32_t>(ranges.size());
     cmd.allowed_iovas = reinterpret_cast<uintptr_t>(ranges.data());
-    long rc = sys_->TryIoctl(fd_, abi::IOMMU_IOAS_IOVA_RANGES, reinterpret_cast<uintptr_t>(&cmd),
-                             "IOMMU_IOAS_IOVA_RANGES", "/dev/iommu");
+    long rc = sys_->TryIoctl(fd_, abi::IOMMU_IOAS_IOVA_RANGES, reinterpret_cast<uintptr_t>(&cmd), "/dev/iommu");
     if (rc == -EMSGSIZE) {
       ranges.resize(cmd.num_iovas);
       continue;
     }
-    if (rc < 0) throw SysError(static_cast<int>(-rc), "ioctl", "IOMMU_IOAS_IOVA_RANGES", "/dev/iommu");
+    if (rc < 0) throw SysError(static_cast<int>(-rc), "ioctl", abi::IOMMU_IOAS_IOVA_RANGES.name, "/dev/iommu");
     alignment_ = cmd.out_iova_alignment;
     std::vector<IovaRange> out;
     for (uint32_t i = 0; i < cmd.num_iovas; i++) out.push_back({ranges[i].start, ranges[i].last});
@@ -155,7 +152,7 @@ void IoasDmaSpace::KernelMap(void* vaddr, uint64_t iova, uint64_t size) {
   map.user_va = reinterpret_cast<uintptr_t>(vaddr);
   map.length = size;
   map.iova = iova;
-  sys_->Ioctl(fd_, abi::IOMMU_IOAS_MAP, reinterpret_cast<uintptr_t>(&map), "IOMMU_IOAS_MAP", "/dev/iommu");
+  sys_->Ioctl(fd_, abi::IOMMU_IOAS_MAP, reinterpret_cast<uintptr_t>(&map), "/dev/iommu");
 }
 
 long IoasDmaSpace::KernelUnmap(uint64_t iova, uint64_t size) {
@@ -164,8 +161,7 @@ long IoasDmaSpace::KernelUnmap(uint64_t iova, uint64_t size) {
   unmap.ioas_id = ioas_;
   unmap.iova = iova;
   unmap.length = size;
-  return sys_->TryIoctl(fd_, abi::IOMMU_IOAS_UNMAP, reinterpret_cast<uintptr_t>(&unmap), "IOMMU_IOAS_UNMAP",
-                        "/dev/iommu");
+  return sys_->TryIoctl(fd_, abi::IOMMU_IOAS_UNMAP, reinterpret_cast<uintptr_t>(&unmap), "/dev/iommu");
 }
 
 }  // namespace vfiocdx

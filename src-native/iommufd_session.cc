@@ -13,7 +13,7 @@ std::shared_ptr<IommufdSession> IommufdSession::Open(std::shared_ptr<const Sys> 
   UniqueFd fd(sys, sys->Open(kIommuPath, O_RDWR | O_CLOEXEC), kIommuPath);
   abi::iommu_ioas_alloc alloc{};
   alloc.size = sizeof alloc;
-  sys->Ioctl(fd.get(), abi::IOMMU_IOAS_ALLOC, reinterpret_cast<uintptr_t>(&alloc), "IOMMU_IOAS_ALLOC", kIommuPath);
+  sys->Ioctl(fd.get(), abi::IOMMU_IOAS_ALLOC, reinterpret_cast<uintptr_t>(&alloc), kIommuPath);
   return std::shared_ptr<IommufdSession>(new IommufdSession(sys, std::move(fd), alloc.out_ioas_id));
 }
 

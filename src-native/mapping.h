@@ -41,6 +41,8 @@ class MappingCore {
   uint64_t offset() const { return offset_; }
   // False for a read-only region, mapped PROT_READ: a store would be SIGSEGV.
   bool writable() const { return writable_; }
+  // "cdx-00:00 region 1": how traces and errors name this mapping.
+  const std::string& what() const { return what_; }
 
   // Runs before_unmap (when `notify`: only on the JS thread, never during
   // environment teardown), then munmaps. Idempotent.

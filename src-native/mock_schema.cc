@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "cdx_sysfs.h"
 #include "napi_util.h"
 #include "vfio_device.h"
 
@@ -20,8 +21,18 @@ const std::vector<std::string> kDeviceKeys = {
     "bus",       "dev",      "vendorId", "deviceId",   "subsystemVendorId", "subsystemDeviceId", "classCode",
     "revision",  "regions",  "msiCount", "model",      "iommuGroup",        "busMasterSupported", "bound"};
 const std::vector<std::string> kRegionKeys = {"size", "readOnly", "addr", "init"};
-const std::vector<std::string> kFaultOps = {"ioctl",     "open",       "mmap",    "eventfd",  "sysfsRead",
-                                            "sysfsWrite", "readDir",   "readLink", "controller"};
+// The calls a fault can hit: the JS key of each and the mock's op, in one table.
+const std::vector<std::pair<std::string, mock::Fault::Op>> kFaultOpTable = {
+    {"ioctl", mock::Fault::Op::kIoctl},         {"open", mock::Fault::Op::kOpen},
+    {"mmap", mock::Fault::Op::kMmap},           {"eventfd", mock::Fault::Op::kEventfd},
+    {"sysfsRead", mock::Fault::Op::kSysfsRead}, {"sysfsWrite", mock::Fault::Op::kSysfsWrite},
+    {"readDir", mock::Fault::Op::kReadDir},     {"readLink", mock::Fault::Op::kReadLink},
+    {"controller", mock::Fault::Op::kController}};
+const std::vector<std::string> kFaultOps = [] {
+  std::vector<std::string> names;
+  for (const auto& entry : kFaultOpTable) names.push_back(entry.first);
+  return names;
+}();
 const std::vector<std::string> kFaultKeys = {"errno", "times", "skip", "device"};
 
 std::string List(const std::vector<std::string>& names) {
@@ -268,19 +279,13 @@ mock::Fault ParseMockFault(Napi::Env env, Napi::Value spec, mock::MockKernel& ke
                        (ops.empty() ? std::string("none") : List(ops)));
   }
   const std::string op = ops[0];
-  static const std::vector<std::pair<std::string, mock::Fault::Op>> kOps = {
-      {"ioctl", mock::Fault::Op::kIoctl},         {"open", mock::Fault::Op::kOpen},
-      {"mmap", mock::Fault::Op::kMmap},           {"eventfd", mock::Fault::Op::kEventfd},
-      {"sysfsRead", mock::Fault::Op::kSysfsRead}, {"sysfsWrite", mock::Fault::Op::kSysfsWrite},
-      {"readDir", mock::Fault::Op::kReadDir},     {"readLink", mock::Fault::Op::kReadLink},
-      {"controller", mock::Fault::Op::kController}};
   mock::Fault f;
-  for (const auto& [name, value] : kOps) {
+  for (const auto& [name, value] : kFaultOpTable) {
     if (name == op) f.op = value;
   }
   f.match = r.String(op.c_str(), "*");
   f.device = r.String("device", "");
-  if (!f.device.empty() && !IsValidDeviceName(f.device)) {
+  if (!f.device.empty() && !CdxSysfs::IsValidDeviceName(f.device)) {
     ThrowTypeError(env, "ERR_INVALID_ARG_VALUE",
                    "The \"fault.device\" property must be a CDX device name such as 'cdx-00:00'. Received '" + f.device +
                        "'");
@@ -301,7 +306,7 @@ mock::Fault ParseMockFault(Napi::Env env, Napi::Value spec, mock::MockKernel& ke
       break;
     case mock::Fault::Op::kMmap:
     case mock::Fault::Op::kEventfd:
-      if (f.match != "*" && !IsValidDeviceName(f.match)) {
+      if (f.match != "*" && !CdxSysfs::IsValidDeviceName(f.match)) {
         ThrowTypeError(env, "ERR_INVALID_ARG_VALUE", "fault." + op + " takes '*' or a CDX device name such as 'cdx-00:00'. Received '" +
                                                          f.match + "'");
       }

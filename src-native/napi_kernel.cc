@@ -3,6 +3,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <map>
@@ -94,6 +95,14 @@ Napi::Function NativeKernel::Define(Napi::Env env) {
                          Method<K, &K::Name>(env, "name"),
                          Method<K, &K::OpenDevice>(env, "openDevice"),
                          Method<K, &K::OpenHere>(env, "openHere"),
+                         Method<K, &K::BusPresent>(env, "busPresent"),
+                         Method<K, &K::BusList>(env, "busList"),
+                         Method<K, &K::BusDevice>(env, "busDevice"),
+                         Method<K, &K::BusWrite<&CdxSysfs::Bind>>(env, "busBind"),
+                         Method<K, &K::BusWrite<&CdxSysfs::Unbind>>(env, "busUnbind"),
+                         Method<K, &K::BusWrite<&CdxSysfs::Reset>>(env, "busReset"),
+                         Method<K, &K::BusWrite<&CdxSysfs::Remove>>(env, "busRemove"),
+                         Method<K, &K::BusRescan>(env, "busRescan"),
                          Method<K, &K::MockToken>(env, "mockToken"),
                          Method<K, &K::MockAddDevice>(env, "mockAddDevice"),
                          Method<K, &K::MockRegion>(env, "mockRegion"),
@@ -253,15 +262,92 @@ Napi::Value NativeKernel::OpenDevice(const Napi::CallbackInfo& info) {
   return NativeDevice::Create(env, Device::Open(std::move(ctx), name, p));
 }
 
-Napi::Value NativeKernel::OpenHere(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
+std::vector<std::string> NativeKernel::OpenHereNames(Napi::Env env) const {
   std::vector<std::string> names;
   for (NativeDevice* d : GetData(env)->devices) {
     if (d->OpenOn(kernel_.get())) names.push_back(d->name());
   }
+  return names;
+}
+
+Napi::Value NativeKernel::OpenHere(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::vector<std::string> names = OpenHereNames(env);
   Napi::Array out = Napi::Array::New(env, names.size());
   for (size_t i = 0; i < names.size(); i++) out.Set(static_cast<uint32_t>(i), names[i]);
   return out;
+}
+
+// ---- the CDX bus through sysfs (cdx_sysfs.h): traced through this environment's Sys
+
+CdxSysfs NativeKernel::Sysfs(Napi::Env env) const {
+  std::vector<std::string> open = OpenHereNames(env);
+  return CdxSysfs(GetData(env)->ContextFor(kernel_)->sys(), [open](const std::string& name) {
+    return std::find(open.begin(), open.end(), name) != open.end();
+  });
+}
+
+// A device name the bus API accepts: the TypeScript layer has already checked it (a TypeError
+// there); this check keeps any other caller from building a path out of it.
+static std::string BusName(const Napi::CallbackInfo& info) {
+  std::string name = ArgString(info, 0, "name");
+  if (!CdxSysfs::IsValidDeviceName(name)) {
+    ThrowTypeError(info.Env(), "ERR_INVALID_ARG_VALUE", "not a CDX device name (cdx-XX:YY): '" + name + "'");
+  }
+  return name;
+}
+
+static Napi::Object EntryObject(Napi::Env env, const CdxEntry& e) {
+  auto opt_string = [&](const std::optional<std::string>& s) -> Napi::Value {
+    return s ? Napi::Value(Napi::String::New(env, *s)) : env.Null();
+  };
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("name", e.name);
+  o.Set("vendorId", Napi::Number::New(env, e.vendor_id));
+  o.Set("deviceId", Napi::Number::New(env, e.device_id));
+  o.Set("subsystemVendorId", Napi::Number::New(env, e.subsystem_vendor_id));
+  o.Set("subsystemDeviceId", Napi::Number::New(env, e.subsystem_device_id));
+  o.Set("classCode", Napi::Number::New(env, e.class_code));
+  o.Set("revision", Napi::Number::New(env, e.revision));
+  o.Set("driver", opt_string(e.driver));
+  o.Set("driverOverride", opt_string(e.driver_override));
+  o.Set("iommuGroup", e.iommu_group ? Napi::Value(Napi::Number::New(env, *e.iommu_group)) : env.Null());
+  o.Set("vfioDevice", opt_string(e.vfio_device));
+  o.Set("modalias", e.modalias);
+  return o;
+}
+
+Napi::Value NativeKernel::BusPresent(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), Sysfs(info.Env()).BusPresent());
+}
+
+Napi::Value NativeKernel::BusList(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CdxSysfs sysfs = Sysfs(env);
+  std::vector<std::string> names = sysfs.DeviceNames();
+  Napi::Array out = Napi::Array::New(env, names.size());
+  for (size_t i = 0; i < names.size(); i++) out.Set(static_cast<uint32_t>(i), EntryObject(env, sysfs.Entry(names[i])));
+  return out;
+}
+
+Napi::Value NativeKernel::BusDevice(const Napi::CallbackInfo& info) {
+  std::string name = BusName(info);
+  CdxSysfs sysfs = Sysfs(info.Env());
+  sysfs.CheckExists(name);
+  return EntryObject(info.Env(), sysfs.Entry(name));
+}
+
+template <void (CdxSysfs::*Op)(const std::string&) const>
+Napi::Value NativeKernel::BusWrite(const Napi::CallbackInfo& info) {
+  std::string name = BusName(info);
+  (Sysfs(info.Env()).*Op)(name);
+  return info.Env().Undefined();
+}
+
+Napi::Value NativeKernel::BusRescan(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Sysfs(env).Rescan(OpenHereNames(env));
+  return env.Undefined();
 }
 
 // ---- mock control side

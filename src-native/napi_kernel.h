@@ -9,7 +9,10 @@
 #include <napi.h>
 
 #include <memory>
+#include <string>
+#include <vector>
 
+#include "cdx_sysfs.h"
 #include "kernel.h"
 #include "mock/mock_kernel.h"
 
@@ -44,6 +47,14 @@ class NativeKernel : public Napi::ObjectWrap<NativeKernel> {
   Napi::Value OpenDevice(const Napi::CallbackInfo& info);
   // Names of the devices of this kernel that this environment holds open.
   Napi::Value OpenHere(const Napi::CallbackInfo& info);
+  // The CDX bus (CdxBus in lib/bus.ts): list/device read sysfs, the rest write it.
+  Napi::Value BusPresent(const Napi::CallbackInfo& info);
+  Napi::Value BusList(const Napi::CallbackInfo& info);
+  Napi::Value BusDevice(const Napi::CallbackInfo& info);
+  // busBind / busUnbind / busReset / busRemove (name): one CdxSysfs write operation each.
+  template <void (CdxSysfs::*Op)(const std::string&) const>
+  Napi::Value BusWrite(const Napi::CallbackInfo& info);
+  Napi::Value BusRescan(const Napi::CallbackInfo& info);
 
   // mock control side
   Napi::Value MockToken(const Napi::CallbackInfo& info);
@@ -66,6 +77,8 @@ class NativeKernel : public Napi::ObjectWrap<NativeKernel> {
 
  private:
   mock::MockKernel& Mock(const Napi::CallbackInfo& info);
+  std::vector<std::string> OpenHereNames(Napi::Env env) const;
+  CdxSysfs Sysfs(Napi::Env env) const;
   std::shared_ptr<Kernel> kernel_;
   std::shared_ptr<mock::MockKernel> mock_;
 };

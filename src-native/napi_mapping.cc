@@ -126,8 +126,8 @@ napi_value ThrowAccessError(napi_env raw_env, const MappingCore& core, napi_valu
                                                    Num(d));
     }
     if (write && !core.writable()) {
-      throw UsageError("ERR_VFIO_READ_ONLY",
-                       "region " + std::to_string(core.region()) + " is read-only (mapped without PROT_WRITE)");
+      // The same words as lib/mapping.ts's check for the 'js' accessors.
+      throw UsageError("ERR_VFIO_READ_ONLY", core.what() + " is read-only (mapped without PROT_WRITE)");
     }
     if (write) {
       Napi::Value val(env, value);

@@ -17,15 +17,15 @@ int Sys::Open(const std::string& path, int flags) const {
   return fd;
 }
 
-long Sys::TryIoctl(int fd, unsigned long request, uintptr_t arg, const char* name, const std::string& what) const {
-  long rc = kernel_->Ioctl(fd, request, arg);
-  Trace("ioctl", name, what, fd, rc);
+long Sys::TryIoctl(int fd, const abi::Ioctl& request, uintptr_t arg, const std::string& what) const {
+  long rc = kernel_->Ioctl(fd, request.request, arg);
+  Trace("ioctl", request.name, what, fd, rc);
   return rc;
 }
 
-long Sys::Ioctl(int fd, unsigned long request, uintptr_t arg, const char* name, const std::string& what) const {
-  long rc = TryIoctl(fd, request, arg, name, what);
-  if (rc < 0) throw SysError(static_cast<int>(-rc), "ioctl", name, what);
+long Sys::Ioctl(int fd, const abi::Ioctl& request, uintptr_t arg, const std::string& what) const {
+  long rc = TryIoctl(fd, request, arg, what);
+  if (rc < 0) throw SysError(static_cast<int>(-rc), "ioctl", request.name, what);
   return rc;
 }
 
@@ -52,9 +52,59 @@ std::string Sys::ReadLink(const std::string& path) const {
 
 int Sys::TryStat(const std::string& path) const {
   struct stat st;
-  int rc = kernel_->Stat(path, &st);
+  return TryStat(path, &st);
+}
+
+int Sys::TryStat(const std::string& path, struct stat* st) const {
+  int rc = kernel_->Stat(path, st);
   Trace("stat", "", path, -1, rc);
   return rc;
+}
+
+int Sys::TryReadDir(const std::string& path, std::vector<std::string>* names) const {
+  names->clear();
+  int rc = kernel_->ReadDir(path, names);
+  Trace("scandir", "", path, -1, rc);
+  return rc;
+}
+
+std::vector<std::string> Sys::ReadDir(const std::string& path) const {
+  std::vector<std::string> names;
+  int rc = TryReadDir(path, &names);
+  if (rc < 0) throw SysError(-rc, "scandir", "", path);
+  return names;
+}
+
+int Sys::TryReadFile(const std::string& path, std::string* contents) const {
+  contents->clear();
+  int rc = kernel_->ReadFile(path, contents);
+  Trace("read", "", path, -1, rc);
+  return rc;
+}
+
+std::string Sys::ReadFile(const std::string& path) const {
+  std::string contents;
+  int rc = TryReadFile(path, &contents);
+  if (rc < 0) throw SysError(-rc, "read", "", path);
+  return contents;
+}
+
+long Sys::TryWriteFile(const std::string& path, const std::string& data) const {
+  long rc = kernel_->WriteFile(path, data);
+  Trace("write", "", path, -1, rc);
+  return rc;
+}
+
+void Sys::WriteFile(const std::string& path, const std::string& data) const {
+  long rc = TryWriteFile(path, data);
+  if (rc < 0) throw SysError(static_cast<int>(-rc), "write", "", path);
+}
+
+int Sys::Eventfd(unsigned int initval, int flags, const std::string& what) const {
+  int fd = kernel_->Eventfd(initval, flags);
+  Trace("eventfd", "", what, fd, fd);
+  if (fd < 0) throw SysError(-fd, "eventfd", "", what);
+  return fd;
 }
 
 void Sys::Close(int fd, const std::string& what) const {

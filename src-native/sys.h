@@ -6,13 +6,17 @@
 // NODE_DEBUG=vfio-cdx can trace each call with its result.
 #pragma once
 
+#include <sys/stat.h>
+
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
 #include <utility>
+#include <vector>
 
+#include "abi.h"
 #include "kernel.h"
 
 namespace vfiocdx {
@@ -55,14 +59,25 @@ class Sys {
 
   // Each returns the kernel's result (>= 0) or throws SysError.
   int Open(const std::string& path, int flags) const;
-  long Ioctl(int fd, unsigned long request, uintptr_t arg, const char* name, const std::string& what) const;
+  // The request's name (traces, errors) comes from its abi::Ioctl entry (VFIO_CDX_IOCTLS).
+  long Ioctl(int fd, const abi::Ioctl& request, uintptr_t arg, const std::string& what) const;
   void* Mmap(size_t length, int prot, int flags, int fd, int64_t offset, const std::string& what) const;
   std::string ReadLink(const std::string& path) const;
   // Non-throwing forms for probing (return -errno).
   int TryOpen(const std::string& path, int flags) const;
-  long TryIoctl(int fd, unsigned long request, uintptr_t arg, const char* name, const std::string& what) const;
+  long TryIoctl(int fd, const abi::Ioctl& request, uintptr_t arg, const std::string& what) const;
   int TryReadLink(const std::string& path, std::string* target) const;
   int TryStat(const std::string& path) const;
+  int TryStat(const std::string& path, struct stat* st) const;
+  // The filesystem side (sysfs): traced like the rest; the throwing forms name the path.
+  int TryReadDir(const std::string& path, std::vector<std::string>* names) const;
+  std::vector<std::string> ReadDir(const std::string& path) const;  // SysError "scandir"
+  int TryReadFile(const std::string& path, std::string* contents) const;
+  std::string ReadFile(const std::string& path) const;  // SysError "read"
+  long TryWriteFile(const std::string& path, const std::string& data) const;
+  void WriteFile(const std::string& path, const std::string& data) const;  // SysError "write"
+  // eventfd(2); `what` names the descriptor in traces and errors (SysError "eventfd").
+  int Eventfd(unsigned int initval, int flags, const std::string& what) const;
   // Release paths never throw; their failures are traced and otherwise ignored
   // (there is nothing a caller can do about a failing close(2) or munmap(2)).
   void Close(int fd, const std::string& what) const;

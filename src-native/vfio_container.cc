@@ -11,7 +11,7 @@ static const char kContainerPath[] = "/dev/vfio/vfio";
 
 std::shared_ptr<Container> Container::Open(std::shared_ptr<const Sys> sys, bool noiommu) {
   UniqueFd fd(sys, sys->Open(kContainerPath, O_RDWR | O_CLOEXEC), kContainerPath);
-  long version = sys->Ioctl(fd.get(), abi::VFIO_GET_API_VERSION, 0, "VFIO_GET_API_VERSION", kContainerPath);
+  long version = sys->Ioctl(fd.get(), abi::VFIO_GET_API_VERSION, 0, kContainerPath);
   if (version != abi::VFIO_API_VERSION) {
     throw UsageError("ERR_VFIO_API_VERSION",
                      "VFIO API version " + std::to_string(version) + " is not the supported version 0");
@@ -19,7 +19,7 @@ std::shared_ptr<Container> Container::Open(std::shared_ptr<const Sys> sys, bool 
   unsigned long type = noiommu ? abi::VFIO_NOIOMMU_IOMMU : abi::VFIO_TYPE1v2_IOMMU;
   // CHECK_EXTENSION never fails; it answers 0 for "not offered"
   // (container.c vfio_container_ioctl_check_extension).
-  long offered = sys->Ioctl(fd.get(), abi::VFIO_CHECK_EXTENSION, type, "VFIO_CHECK_EXTENSION", kContainerPath);
+  long offered = sys->Ioctl(fd.get(), abi::VFIO_CHECK_EXTENSION, type, kContainerPath);
   if (offered <= 0) {
     throw UsageError("ERR_VFIO_NO_IOMMU_DRIVER",
                      noiommu ? "the kernel does not offer the VFIO no-IOMMU driver "
@@ -35,7 +35,7 @@ unsigned long Container::iommu_type() const {
 
 void Container::EnsureIommu() {
   if (iommu_set_) return;
-  sys_->Ioctl(fd_.get(), abi::VFIO_SET_IOMMU, iommu_type(), "VFIO_SET_IOMMU", kContainerPath);
+  sys_->Ioctl(fd_.get(), abi::VFIO_SET_IOMMU, iommu_type(), kContainerPath);
   iommu_set_ = true;
 }
 

@@ -10,7 +10,10 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <vector>
+
+#include "cdx_sysfs.h"
 
 namespace vfiocdx {
 
@@ -18,55 +21,28 @@ namespace {
 
 std::vector<uint32_t> IrqSet(uint32_t flags, uint32_t start, uint32_t count, const std::vector<int>& fds);
 
-const char kBusDevices[] = "/sys/bus/cdx/devices/";
-const char kDriverName[] = "vfio-cdx";
-
-bool IsLowerHex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
-
-std::string Basename(const std::string& path) {
-  size_t slash = path.rfind('/');
-  return slash == std::string::npos ? path : path.substr(slash + 1);
-}
-
-
-// The one vfio-dev/vfioM entry of a bound device, or "" when there is none.
-std::string VfioDevEntry(const Sys& sys, const std::string& base) {
-  std::vector<std::string> names;
-  if (sys.kernel().ReadDir(base + "/vfio-dev", &names) < 0) return "";
-  for (const auto& n : names) {
-    if (n.compare(0, 4, "vfio") == 0) return n;
-  }
-  return "";
-}
-
 }  // namespace
 
-bool IsValidDeviceName(const std::string& n) {
-  return n.size() == 9 && n.compare(0, 4, "cdx-") == 0 && IsLowerHex(n[4]) && IsLowerHex(n[5]) && n[6] == ':' &&
-         IsLowerHex(n[7]) && IsLowerHex(n[8]);
-}
-
 std::unique_ptr<Device> Device::Open(std::shared_ptr<VfioContext> ctx, const std::string& name, OpenPath path) {
-  if (!IsValidDeviceName(name)) {
+  if (!CdxSysfs::IsValidDeviceName(name)) {
     throw UsageError("ERR_INVALID_ARG_VALUE", "not a CDX device name (cdx-XX:YY): '" + name + "'");
   }
   std::unique_ptr<Device> dev(new Device(std::move(ctx), name));
   const Sys& sys = dev->sys();
-  const std::string base = kBusDevices + name;
+  const CdxSysfs sysfs(dev->ctx_->sys());
+  const std::string base = CdxSysfs::DevicePath(name);
 
-  std::string driver;
-  int rc = sys.TryReadLink(base + "/driver", &driver);
-  if (rc == -ENOENT) {
+  std::optional<std::string> driver = sysfs.Driver(name);
+  if (!driver) {
     if (sys.TryStat(base) == -ENOENT) throw SysError(ENOENT, "stat", "", base);
     throw UsageError("ERR_VFIO_NOT_BOUND", name + " is not bound to any driver: bind it to vfio-cdx first");
   }
-  if (rc < 0) throw SysError(-rc, "readlink", "", base + "/driver");
-  if (Basename(driver) != kDriverName) {
+  if (*driver != CdxSysfs::kDriverName) {
     throw UsageError("ERR_VFIO_NOT_BOUND",
-                     name + " is bound to " + Basename(driver) + ", not vfio-cdx: unbind it and bind it to vfio-cdx");
+                     name + " is bound to " + *driver + ", not vfio-cdx: unbind it and bind it to vfio-cdx");
   }
 
-  std::string vfio_dev = VfioDevEntry(sys, base);
+  std::string vfio_dev = sysfs.VfioDev(name);
   bool cdev_ready = !vfio_dev.empty() && sys.TryStat("/dev/vfio/devices/" + vfio_dev) == 0 &&
                     sys.TryStat("/dev/iommu") == 0;
   if (path == OpenPath::kCdev && !cdev_ready) {
@@ -78,23 +54,18 @@ std::unique_ptr<Device> Device::Open(std::shared_ptr<VfioContext> ctx, const std
   if (path == OpenPath::kCdev || (path == OpenPath::kAuto && cdev_ready)) {
     dev->OpenCdevPath(vfio_dev);
   } else {
-    dev->OpenGroupPath(base);
+    dev->OpenGroupPath();
   }
   dev->ReadInfo();
   return dev;
 }
 
-void Device::OpenGroupPath(const std::string& base) {
+void Device::OpenGroupPath() {
   path_ = OpenPath::kGroup;
-  std::string link = sys().ReadLink(base + "/iommu_group");
-  std::string number_text = Basename(link);
-  char* end = nullptr;
-  long number = std::strtol(number_text.c_str(), &end, 10);
-  if (number_text.empty() || *end != '\0' || number < 0) {
-    throw UsageError("ERR_VFIO_BAD_GROUP", "unexpected iommu_group link of " + name_ + ": " + link);
-  }
+  int number = CdxSysfs(ctx_->sys()).IommuGroup(name_);
+  std::string number_text = std::to_string(number);
   // A real IOMMU group has the node /dev/vfio/N; a no-IOMMU group made by VFIO
-  // for a device without an IOMMU has /dev/vfio/noiommu-N (group.c).
+  // for a device without an IOMMU has /dev/vfio/noiommu-N (K-GROUP-7).
   std::string node = "/dev/vfio/" + number_text;
   bool noiommu = false;
   if (sys().TryStat(node) == -ENOENT) {
@@ -104,7 +75,7 @@ void Device::OpenGroupPath(const std::string& base) {
       noiommu = true;
     }
   }
-  group_ = ctx_->GroupFor(node, static_cast<int>(number), noiommu);
+  group_ = ctx_->GroupFor(node, number, noiommu);
   fd_ = group_->OpenDevice(name_);
   node_ = node;
   if (auto space = group_->container()->dma()) space->RangesChanged();
@@ -118,13 +89,11 @@ void Device::OpenCdevPath(const std::string& vfio_dev) {
   abi::vfio_device_bind_iommufd bind{};
   bind.argsz = sizeof bind;
   bind.iommufd = iommufd_->fd();
-  sys().Ioctl(fd.get(), abi::VFIO_DEVICE_BIND_IOMMUFD, reinterpret_cast<uintptr_t>(&bind),
-              "VFIO_DEVICE_BIND_IOMMUFD", name_);
+  sys().Ioctl(fd.get(), abi::VFIO_DEVICE_BIND_IOMMUFD, reinterpret_cast<uintptr_t>(&bind), name_);
   abi::vfio_device_attach_iommufd_pt attach{};
   attach.argsz = sizeof attach;
   attach.pt_id = iommufd_->ioas_id();
-  sys().Ioctl(fd.get(), abi::VFIO_DEVICE_ATTACH_IOMMUFD_PT, reinterpret_cast<uintptr_t>(&attach),
-              "VFIO_DEVICE_ATTACH_IOMMUFD_PT", name_);
+  sys().Ioctl(fd.get(), abi::VFIO_DEVICE_ATTACH_IOMMUFD_PT, reinterpret_cast<uintptr_t>(&attach), name_);
   iommufd_->dma()->RangesChanged();
   fd_ = std::move(fd);
 }
@@ -132,8 +101,7 @@ void Device::OpenCdevPath(const std::string& vfio_dev) {
 void Device::ReadInfo() {
   info_ = abi::vfio_device_info{};
   info_.argsz = sizeof info_;
-  sys().Ioctl(fd_.get(), abi::VFIO_DEVICE_GET_INFO, reinterpret_cast<uintptr_t>(&info_), "VFIO_DEVICE_GET_INFO",
-              name_);
+  sys().Ioctl(fd_.get(), abi::VFIO_DEVICE_GET_INFO, reinterpret_cast<uintptr_t>(&info_), name_);
   if (!(info_.flags & abi::VFIO_DEVICE_FLAGS_CDX)) {
     throw UsageError("ERR_VFIO_NOT_CDX", name_ + " is not a vfio-cdx device (flags 0x" +
                                              std::to_string(info_.flags) + ")");
@@ -145,8 +113,7 @@ void Device::ReadInfo() {
     abi::vfio_irq_info irq{};
     irq.argsz = sizeof irq;
     irq.index = 0;
-    sys().Ioctl(fd_.get(), abi::VFIO_DEVICE_GET_IRQ_INFO, reinterpret_cast<uintptr_t>(&irq),
-                "VFIO_DEVICE_GET_IRQ_INFO", name_);
+    sys().Ioctl(fd_.get(), abi::VFIO_DEVICE_GET_IRQ_INFO, reinterpret_cast<uintptr_t>(&irq), name_);
     if (irq.flags & abi::VFIO_IRQ_INFO_EVENTFD) msi_count_ = irq.count;
   }
 }
@@ -161,8 +128,7 @@ RegionInfo Device::ReadRegionInfo(uint32_t index) {
     uint32_t argsz = static_cast<uint32_t>(buf.size() * sizeof(uint64_t));
     info->argsz = argsz;
     info->index = index;
-    sys().Ioctl(fd_.get(), abi::VFIO_DEVICE_GET_REGION_INFO, reinterpret_cast<uintptr_t>(info),
-                "VFIO_DEVICE_GET_REGION_INFO", name_);
+    sys().Ioctl(fd_.get(), abi::VFIO_DEVICE_GET_REGION_INFO, reinterpret_cast<uintptr_t>(info), name_);
     if (info->argsz <= argsz || attempt == 3) return RegionInfo{index, info->flags, info->size, info->offset};
     buf.resize((info->argsz + sizeof(uint64_t) - 1) / sizeof(uint64_t));
   }
@@ -184,7 +150,7 @@ void Device::CheckOpen(const char* what) const {
 // rewrites every MSI message. If re-arming fails, MSI is left disabled and the error is thrown.
 void Device::Reset() {
   CheckOpen("reset");
-  sys().Ioctl(fd_.get(), abi::VFIO_DEVICE_RESET, 0, "VFIO_DEVICE_RESET", name_);
+  sys().Ioctl(fd_.get(), abi::VFIO_DEVICE_RESET, 0, name_);
   if (msi_fds_.empty()) return;
   std::vector<int> fds;
   for (const auto& fd : msi_fds_) fds.push_back(fd.get());
@@ -192,10 +158,8 @@ void Device::Reset() {
   auto on = IrqSet(abi::VFIO_IRQ_SET_DATA_EVENTFD | abi::VFIO_IRQ_SET_ACTION_TRIGGER, 0,
                    static_cast<uint32_t>(fds.size()), fds);
   try {
-    sys().Ioctl(fd_.get(), abi::VFIO_DEVICE_SET_IRQS, reinterpret_cast<uintptr_t>(off.data()),
-                "VFIO_DEVICE_SET_IRQS", name_);
-    sys().Ioctl(fd_.get(), abi::VFIO_DEVICE_SET_IRQS, reinterpret_cast<uintptr_t>(on.data()),
-                "VFIO_DEVICE_SET_IRQS", name_);
+    sys().Ioctl(fd_.get(), abi::VFIO_DEVICE_SET_IRQS, reinterpret_cast<uintptr_t>(off.data()), name_);
+    sys().Ioctl(fd_.get(), abi::VFIO_DEVICE_SET_IRQS, reinterpret_cast<uintptr_t>(on.data()), name_);
   } catch (...) {
     DisableMsi();
     throw;
@@ -210,11 +174,10 @@ bool Device::BusMasterSupported() {
   abi::vfio_device_feature_bus_master_arg f{};
   f.argsz = abi::VFIO_DEVICE_FEATURE_MINSZ;
   f.flags = abi::VFIO_DEVICE_FEATURE_PROBE | abi::VFIO_DEVICE_FEATURE_SET | abi::VFIO_DEVICE_FEATURE_BUS_MASTER;
-  long rc = sys().TryIoctl(fd_.get(), abi::VFIO_DEVICE_FEATURE, reinterpret_cast<uintptr_t>(&f),
-                           "VFIO_DEVICE_FEATURE", name_);
+  long rc = sys().TryIoctl(fd_.get(), abi::VFIO_DEVICE_FEATURE, reinterpret_cast<uintptr_t>(&f), name_);
   if (rc == 0) return true;
   if (rc == -ENOTTY) return false;
-  throw SysError(static_cast<int>(-rc), "ioctl", "VFIO_DEVICE_FEATURE", name_);
+  throw SysError(static_cast<int>(-rc), "ioctl", abi::VFIO_DEVICE_FEATURE.name, name_);
 }
 
 void Device::SetBusMaster(bool enable) {
@@ -223,7 +186,7 @@ void Device::SetBusMaster(bool enable) {
   f.argsz = sizeof f;
   f.flags = abi::VFIO_DEVICE_FEATURE_SET | abi::VFIO_DEVICE_FEATURE_BUS_MASTER;
   f.data.op = enable ? abi::VFIO_DEVICE_FEATURE_SET_MASTER : abi::VFIO_DEVICE_FEATURE_CLEAR_MASTER;
-  sys().Ioctl(fd_.get(), abi::VFIO_DEVICE_FEATURE, reinterpret_cast<uintptr_t>(&f), "VFIO_DEVICE_FEATURE", name_);
+  sys().Ioctl(fd_.get(), abi::VFIO_DEVICE_FEATURE, reinterpret_cast<uintptr_t>(&f), name_);
 }
 
 std::shared_ptr<MappingCore> Device::Map(uint32_t index, uint64_t offset, uint64_t length) {
@@ -286,14 +249,13 @@ std::vector<int> Device::EnableMsi(uint32_t vectors) {
   std::vector<UniqueFd> owned;
   std::vector<int> fds;
   for (uint32_t v = 0; v < vectors; v++) {
-    int fd = sys().kernel().Eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (fd < 0) throw SysError(-fd, "eventfd", "", name_ + " MSI vector " + std::to_string(v));
-    owned.emplace_back(ctx_->sys(), fd, name_ + " MSI vector " + std::to_string(v));
+    std::string what = name_ + " MSI vector " + std::to_string(v);
+    int fd = sys().Eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK, what);
+    owned.emplace_back(ctx_->sys(), fd, what);
     fds.push_back(fd);
   }
   auto set = IrqSet(abi::VFIO_IRQ_SET_DATA_EVENTFD | abi::VFIO_IRQ_SET_ACTION_TRIGGER, 0, vectors, fds);
-  sys().Ioctl(fd_.get(), abi::VFIO_DEVICE_SET_IRQS, reinterpret_cast<uintptr_t>(set.data()), "VFIO_DEVICE_SET_IRQS",
-              name_);
+  sys().Ioctl(fd_.get(), abi::VFIO_DEVICE_SET_IRQS, reinterpret_cast<uintptr_t>(set.data()), name_);
   msi_fds_ = std::move(owned);
   return fds;
 }
@@ -301,8 +263,7 @@ std::vector<int> Device::EnableMsi(uint32_t vectors) {
 void Device::TriggerMsi(uint32_t vector) {
   CheckOpen("msi.trigger");
   auto set = IrqSet(abi::VFIO_IRQ_SET_DATA_NONE | abi::VFIO_IRQ_SET_ACTION_TRIGGER, vector, 1, {});
-  sys().Ioctl(fd_.get(), abi::VFIO_DEVICE_SET_IRQS, reinterpret_cast<uintptr_t>(set.data()), "VFIO_DEVICE_SET_IRQS",
-              name_);
+  sys().Ioctl(fd_.get(), abi::VFIO_DEVICE_SET_IRQS, reinterpret_cast<uintptr_t>(set.data()), name_);
 }
 
 void Device::DisableMsi() {
@@ -312,8 +273,7 @@ void Device::DisableMsi() {
     auto set = IrqSet(abi::VFIO_IRQ_SET_DATA_NONE | abi::VFIO_IRQ_SET_ACTION_TRIGGER, 0, 0, {});
     // A failure leaves the kernel holding its own eventfd references; the
     // device's last close frees them anyway (vfio_cdx_irqs_cleanup).
-    sys().TryIoctl(fd_.get(), abi::VFIO_DEVICE_SET_IRQS, reinterpret_cast<uintptr_t>(set.data()),
-                   "VFIO_DEVICE_SET_IRQS", name_);
+    sys().TryIoctl(fd_.get(), abi::VFIO_DEVICE_SET_IRQS, reinterpret_cast<uintptr_t>(set.data()), name_);
   }
   msi_fds_.clear();
 }

@@ -34,10 +34,6 @@ struct RegionInfo {
   uint64_t offset;
 };
 
-// True for "cdx-XX:YY" with lower-case hex digits, the only names the CDX bus
-// creates (drivers/cdx/cdx.c: "cdx-%02x:%02x"). Nothing else reaches a path.
-bool IsValidDeviceName(const std::string& name);
-
 class Device {
  public:
   static std::unique_ptr<Device> Open(std::shared_ptr<VfioContext> ctx, const std::string& name, OpenPath path);
@@ -91,7 +87,7 @@ class Device {
  private:
   LiveCount<Device> live_;
   Device(std::shared_ptr<VfioContext> ctx, std::string name) : ctx_(std::move(ctx)), name_(std::move(name)) {}
-  void OpenGroupPath(const std::string& base);
+  void OpenGroupPath();
   void OpenCdevPath(const std::string& vfio_dev);
   void ReadInfo();
   RegionInfo ReadRegionInfo(uint32_t index);

@@ -7,6 +7,7 @@
  * extra argument and a malformed number are each a {@link UsageError} (exit status 2).
  * @internal
  */
+import { isDeviceName } from '../bus';
 import { MOCK_PROFILES, type MockProfile } from '../mock';
 
 /** A usage error: the command line itself is wrong. Exit status 2. */
@@ -86,8 +87,6 @@ export type Parsed =
       width: string | undefined;
       dma: string | undefined;
     };
-
-const NAME_RE = /^cdx-[0-9a-f]{2}:[0-9a-f]{2}$/;
 
 /** Parses argv (without node and the script). @throws UsageError */
 export function parse(argv: readonly string[]): Parsed {
@@ -177,7 +176,7 @@ export function parse(argv: readonly string[]): Parsed {
     throw new UsageError(`unexpected argument '${given[command.args.length]}'`, commandName);
   }
   const dev = args.dev;
-  if (dev !== undefined && !NAME_RE.test(dev)) {
+  if (dev !== undefined && !isDeviceName(dev)) {
     throw new UsageError(`'${dev}' is not a CDX device name (cdx-BB:DD, lower-case hex, as \`vfio-cdx list\` shows)`,
       commandName);
   }

@@ -11,6 +11,7 @@
  * evidence it rests on, and what to do. The report is "usable" when nothing failed.
  * @internal
  */
+import { isDeviceName } from '../bus';
 import { errnoName } from '../errors';
 import type { Kernel } from '../kernel';
 import { MockKernel } from '../mock';
@@ -57,7 +58,6 @@ export interface DoctorOptions {
 export const DEFAULT_DMA_BYTES = 64 * 1024 * 1024;
 
 const BUS = '/sys/bus/cdx';
-const NAME_RE = /^cdx-[0-9a-f]{2}:[0-9a-f]{2}$/;
 const CAP_DAC_OVERRIDE = 1n;
 const CAP_IPC_LOCK = 14n;
 const CAP_SYS_RAWIO = 17n;
@@ -153,7 +153,7 @@ function modeText(st: NativeStat): string {
 }
 
 function readDevices(sys: Sys): CdxDev[] {
-  const names = (sys.dir(`${BUS}/devices`) ?? []).filter((n) => NAME_RE.test(n)).sort();
+  const names = (sys.dir(`${BUS}/devices`) ?? []).filter((n) => isDeviceName(n)).sort();
   // A device removed between the readdir and its reads is simply not listed.
   return names.map((name) => readDevice(sys, name)).filter((d): d is CdxDev => d !== null);
 }
@@ -546,16 +546,16 @@ function groupStatus(raw: RawKernel, d: CdxDev, evidence: string[], cdevOk: bool
   const { constants, sys: flags } = abi();
   const fd = raw.open(node, flags.O_RDWR! | flags.O_CLOEXEC!);
   if (fd < 0) {
-    const errno = -fd;
-    if (errno === 16) {
+    const errno = errnoName(-fd);
+    if (errno === 'EBUSY') {
       return finding('open', 'fail', `${d.name}: ${node} is already open (EBUSY): another process is using the group`,
         `stop the other user first (\`fuser -v ${node}\` names it); a group is opened by one process at a time`, evidence);
     }
-    if (errno === 1) {
+    if (errno === 'EPERM') {
       return finding('open', 'fail', `${d.name}: opening ${node} is refused (EPERM)`, d.noiommuGroup
         ? 'no-IOMMU groups need CAP_SYS_RAWIO: run as root or grant it' : 'run as root', evidence);
     }
-    return finding('open', 'fail', `${d.name}: opening ${node} failed with ${errnoName(errno)}`,
+    return finding('open', 'fail', `${d.name}: opening ${node} failed with ${errno}`,
       'see the error `vfio-cdx info ' + d.name + '` gives', evidence);
   }
   const status = struct('vfio_group_status');

@@ -4,7 +4,7 @@
  * The mock sits under the library's native code at the syscall seam: opening a
  * device, packing structs, ownership and error mapping run exactly as on the
  * real kernel; only the final system call is answered by the mock, with the
- * kernel's own check order and errno (see the project's ABI reference). Its
+ * kernel's own check order and errno (docs/kernel-rules.md lists those rules). Its
  * region memory is real shared memory, so a Mapping over a mock device is a
  * real mapping, and the device side can look at it through {@link MockDevice.region}.
  *
@@ -122,16 +122,15 @@ export interface MockKernelOptions {
   gid?: number;
 }
 
-/** Which call an injected fault hits: exactly one of these keys. */
+/** The calls a fault can hit (the native schema's `faultOps`, checked by a test). */
+export const FAULT_OPS = ['ioctl', 'open', 'mmap', 'eventfd', 'sysfsRead', 'sysfsWrite', 'readDir', 'readLink',
+  'controller'] as const;
+/** One of {@link FAULT_OPS}. */
+export type FaultOp = (typeof FAULT_OPS)[number];
+
+/** Which call an injected fault hits: exactly one of the {@link FAULT_OPS} keys. */
 export type FaultTarget =
-  | { ioctl: string }
-  | { open: string }
-  | { mmap: string }
-  | { eventfd: string }
-  | { sysfsRead: string }
-  | { sysfsWrite: string }
-  | { readDir: string }
-  | { readLink: string }
+  | { [K in Exclude<FaultOp, 'controller'>]: { [P in K]: string } }[Exclude<FaultOp, 'controller'>]
   | { controller: 'reset' | 'set_master' | 'clear_master' | 'msi_enable' };
 
 /**
@@ -430,8 +429,8 @@ export class MockDevice {
       throw outOfRange('vector', 'an integer >= 0', vector);
     }
     const rc = this.#k.mockRaiseMsi(this.name, vector);
-    if (rc === -22) throw outOfRange('vector', `below the device's MSI count`, vector);
-    if (rc === -19) throw deviceGone(this.name, false);
+    if (rc === -errnoNumber('EINVAL')) throw outOfRange('vector', `below the device's MSI count`, vector);
+    if (rc === -errnoNumber('ENODEV')) throw deviceGone(this.name, false);
     return rc === 0;
   }
 

@@ -31,44 +31,16 @@
 #include <algorithm>
 #include <vector>
 
+#include "axi_cdma_regs.h"
 #include "mock_internal.h"
 
 namespace vfiocdx {
 namespace mock {
 namespace {
 
-constexpr uint32_t kCdmaCr = 0x00;
-constexpr uint32_t kCdmaSr = 0x04;
-constexpr uint32_t kCurdesc = 0x08;  // .. TAILDESC_PNTR_MSB 0x14: SG only, read 0 after reset
-constexpr uint32_t kTaildescMsb = 0x14;
-constexpr uint32_t kSa = 0x18;
-constexpr uint32_t kSaMsb = 0x1c;
-constexpr uint32_t kDa = 0x20;
-constexpr uint32_t kDaMsb = 0x24;
-constexpr uint32_t kBtt = 0x28;
-
-constexpr uint32_t kCrReset = 1u << 2;
-constexpr uint32_t kCrIocIrqEn = 1u << 12;
-constexpr uint32_t kCrErrIrqEn = 1u << 14;
-
-constexpr uint32_t kSrIdle = 1u << 1;
-constexpr uint32_t kSrDmaIntErr = 1u << 4;
-constexpr uint32_t kSrDmaSlvErr = 1u << 5;
-constexpr uint32_t kSrDmaDecErr = 1u << 6;
-constexpr uint32_t kSrIocIrq = 1u << 12;
-constexpr uint32_t kSrDlyIrq = 1u << 13;
-constexpr uint32_t kSrErrIrq = 1u << 14;
-constexpr uint32_t kSrIrqMask = kSrIocIrq | kSrDlyIrq | kSrErrIrq;
-constexpr uint32_t kSrErrMask = kSrDmaIntErr | kSrDmaSlvErr | kSrDmaDecErr;
-constexpr uint32_t kSrIrqThresholdSts1 = 1u << 16;
-constexpr uint32_t kSrReset = kSrIrqThresholdSts1 | kSrIdle;  // 0x00010002
-
-constexpr uint32_t kBttMask = (1u << 26) - 1;
-constexpr uint32_t kBttTaken = 1u << 31;
+using namespace axi_cdma;  // the register map (axi_cdma_regs.h)
 
 constexpr size_t kChunk = 64 * 1024;  // bytes moved per step; the mutex is released in between
-
-static_assert(kCrIocIrqEn == kSrIocIrq && kCrErrIrqEn == kSrErrIrq, "enable bits line up with status bits");
 
 uint32_t ErrorBit(DmaResult r) { return r == DmaResult::kUnmapped ? kSrDmaDecErr : kSrDmaSlvErr; }
 

@@ -158,7 +158,7 @@ int MockKernel::Impl::CdxDeviceAdd(const DeviceSpec& spec, std::string* error) {
 }
 
 // cdx_unregister_device() (cdx.c:147-170). For a bound device, device_del() releases the driver,
-// which for vfio-cdx waits until the last device file is closed (rule 21). A device model's thread
+// which for vfio-cdx waits until the last device file is closed (K-CORE-8). A device model's thread
 // is stopped and joined before the device is freed.
 void MockKernel::Impl::CdxUnregisterDevice(CdxDevice* dev, Lock& lk) {
   std::string name = dev->name;

@@ -8,7 +8,7 @@
 //
 // Threads: every handler runs with Impl::mu held (taken by the seam entry points in
 // mock_kernel.cc). The places that drop it are the wait for a device's last file in
-// vfio_unregister_group_dev() (rule 21) and the join of a device model's thread in
+// vfio_unregister_group_dev() (K-CORE-8) and the join of a device model's thread in
 // cdx_unregister_device(), which is why the sysfs store chain carries the Lock. Device models
 // (device_model.h) run on their own threads and take Impl::mu for every step.
 #pragma once

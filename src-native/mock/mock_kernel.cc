@@ -22,35 +22,60 @@ namespace mock {
 
 // ---- profiles
 
+namespace {
+
+// Every profile once: its name and what it changes from KernelConfig's defaults (IOMMU present,
+// IOMMUFD=n). ProfileConfig() and ProfileNames() both read this table; the descriptions are in
+// mock_kernel.h.
+struct Profile {
+  const char* name;
+  void (*apply)(KernelConfig& c);
+};
+
+const Profile kProfiles[] = {
+    {"linux-6.12", [](KernelConfig&) {}},
+    {"linux-6.12-iommufd", [](KernelConfig& c) { c.iommufd = true; }},
+    {"cdev",
+     [](KernelConfig& c) {
+       c.iommufd = true;
+       c.vfio_cdx_detach_ioas = true;
+     }},
+    {"iommufd-compat",
+     [](KernelConfig& c) {
+       c.iommufd = true;
+       c.vfio_cdx_detach_ioas = true;
+       c.vfio_container = false;
+       c.noiommu_config = true;
+     }},
+    {"noiommu",
+     [](KernelConfig& c) {
+       c.iommu = false;
+       c.iommufd = true;
+       c.vfio_cdx_detach_ioas = true;
+       c.noiommu_config = true;
+       c.noiommu_enabled = true;
+     }},
+};
+
+}  // namespace
+
 bool ProfileConfig(const std::string& name, KernelConfig* out) {
-  KernelConfig c;
-  c.profile = name;
-  if (name == "linux-6.12") {
-    // defaults: IOMMU present, IOMMUFD=n
-  } else if (name == "linux-6.12-iommufd") {
-    c.iommufd = true;
-  } else if (name == "cdev") {
-    c.iommufd = true;
-    c.vfio_cdx_detach_ioas = true;
-  } else if (name == "iommufd-compat") {
-    c.iommufd = true;
-    c.vfio_cdx_detach_ioas = true;
-    c.vfio_container = false;
-    c.noiommu_config = true;
-  } else if (name == "noiommu") {
-    c.iommu = false;
-    c.iommufd = true;
-    c.vfio_cdx_detach_ioas = true;
-    c.noiommu_config = true;
-    c.noiommu_enabled = true;
-  } else {
-    return false;
+  for (const Profile& p : kProfiles) {
+    if (name != p.name) continue;
+    KernelConfig c;
+    c.profile = name;
+    p.apply(c);
+    *out = c;
+    return true;
   }
-  *out = c;
-  return true;
+  return false;
 }
 
-std::vector<std::string> ProfileNames() { return {"linux-6.12", "linux-6.12-iommufd", "cdev", "iommufd-compat", "noiommu"}; }
+std::vector<std::string> ProfileNames() {
+  std::vector<std::string> names;
+  for (const Profile& p : kProfiles) names.push_back(p.name);
+  return names;
+}
 
 std::vector<std::string> ControllerOpNames() { return {"reset", "set_master", "clear_master", "msi_enable"}; }
 
@@ -229,49 +254,30 @@ void MockKernel::Impl::Trace(const char* op, const std::string& name, int fd, lo
   trace.push_back(std::move(r));
 }
 
-namespace {
-
-const char* const kVfioNames[] = {
-    "VFIO_GET_API_VERSION", "VFIO_CHECK_EXTENSION", "VFIO_SET_IOMMU", "VFIO_GROUP_GET_STATUS",
-    "VFIO_GROUP_SET_CONTAINER", "VFIO_GROUP_UNSET_CONTAINER", "VFIO_GROUP_GET_DEVICE_FD",
-    "VFIO_DEVICE_GET_INFO", "VFIO_DEVICE_GET_REGION_INFO", "VFIO_DEVICE_GET_IRQ_INFO",
-    "VFIO_DEVICE_SET_IRQS", "VFIO_DEVICE_RESET", "VFIO_DEVICE_GET_PCI_HOT_RESET_INFO",
-    "VFIO_DEVICE_PCI_HOT_RESET", "VFIO_DEVICE_QUERY_GFX_PLANE", "VFIO_DEVICE_GET_GFX_DMABUF",
-    "VFIO_DEVICE_IOEVENTFD", "VFIO_DEVICE_FEATURE", "VFIO_DEVICE_BIND_IOMMUFD",
-    "VFIO_DEVICE_ATTACH_IOMMUFD_PT", "VFIO_DEVICE_DETACH_IOMMUFD_PT", "VFIO_MIG_GET_PRECOPY_INFO"};
-// The same numbers on a container (or on /dev/iommu's VFIO compat layer).
-const char* const kVfioIommuNames[] = {"VFIO_IOMMU_GET_INFO", "VFIO_IOMMU_MAP_DMA", "VFIO_IOMMU_UNMAP_DMA",
-                                       "VFIO_IOMMU_ENABLE", "VFIO_IOMMU_DISABLE", "VFIO_IOMMU_DIRTY_PAGES"};
-const char* const kIommufdNames[] = {
-    "IOMMU_DESTROY", "IOMMU_IOAS_ALLOC", "IOMMU_IOAS_ALLOW_IOVAS", "IOMMU_IOAS_COPY",
-    "IOMMU_IOAS_IOVA_RANGES", "IOMMU_IOAS_MAP", "IOMMU_IOAS_UNMAP", "IOMMU_OPTION", "IOMMU_VFIO_IOAS",
-    "IOMMU_HWPT_ALLOC", "IOMMU_GET_HW_INFO", "IOMMU_HWPT_SET_DIRTY_TRACKING",
-    "IOMMU_HWPT_GET_DIRTY_BITMAP", "IOMMU_HWPT_INVALIDATE", "IOMMU_FAULT_QUEUE_ALLOC"};
-
-}  // namespace
-
+// Every request name a fault can match, from abi.h's ioctl list: the VFIO numbers as a device or
+// group reads them, then as a container reads 12..17, then iommufd's.
 std::vector<std::string> IoctlNames() {
   std::vector<std::string> out;
-  for (const char* n : kVfioNames) out.push_back(n);
-  for (const char* n : kVfioIommuNames) out.push_back(n);
-  for (const char* n : kIommufdNames) out.push_back(n);
+  for (const abi::Ioctl& i : abi::kIoctls) {
+    if (i.request < abi::IommufdIo(0) && i.on != abi::IoctlOn::kIommuFile) out.push_back(i.name);
+  }
+  for (const abi::Ioctl& i : abi::kIoctls) {
+    if (i.on == abi::IoctlOn::kIommuFile) out.push_back(i.name);
+  }
+  for (const abi::Ioctl& i : abi::kIoctls) {
+    if (i.request >= abi::IommufdIo(0)) out.push_back(i.name);
+  }
   return out;
 }
 
 // The ioctl's name as the fd's object type reads it (0x3b70 is VFIO_IOMMU_GET_INFO on a container,
-// VFIO_DEVICE_GET_PCI_HOT_RESET_INFO on a device); unknown numbers print as hex.
+// VFIO_DEVICE_GET_PCI_HOT_RESET_INFO on a device); unknown numbers, and fds the mock did not
+// create, print as hex.
 std::string MockKernel::Impl::IoctlName(int fd, unsigned long request) {
   OpenFile* f = FileFromFd(fd);
   bool iommu_side = f && (f->kind == FileKind::kContainer || f->kind == FileKind::kIommufd);
-  unsigned long base = abi::VfioIo(0);
-  if (f && request >= base && request <= base + 21) {
-    unsigned long n = request - base;
-    if (iommu_side && n >= 12 && n <= 17) return kVfioIommuNames[n - 12];
-    return kVfioNames[n];
-  }
-  if (f && request >= abi::IommufdIo(0) && request <= abi::IommufdIo(14)) {
-    return kIommufdNames[request - abi::IommufdIo(0)];
-  }
+  const char* name = f ? abi::IoctlName(request, iommu_side) : nullptr;
+  if (name) return name;
   char buf[32];
   snprintf(buf, sizeof(buf), "0x%lx", request);
   return buf;

@@ -5,7 +5,7 @@
 // bind/unbind, the VFIO container/group/cdev nodes, iommufd, and the vfio-cdx
 // driver. It is organised like the kernel code it mirrors (one file per kernel
 // file) and reproduces each handler's check order and errno exactly
-// (../shared/reference/vfio-cdx-abi.md). File descriptors it hands out are real
+// (docs/kernel-rules.md, whose rule numbers the code cites). File descriptors it hands out are real
 // descriptors (memfds named after the object), so they appear in /proc/self/fd,
 // carry O_CLOEXEC when asked, and cannot collide with the process's other fds.
 // Region memory is a memfd per region, really mmapped: a user mapping and the
@@ -17,7 +17,7 @@
 // Ownership and threads: one MockKernel is shared (shared_ptr) by every JS
 // environment that uses it; all state is guarded by one mutex, so any thread may
 // call any method. A blocking operation (writing `remove` while a device fd is
-// open, rule 21) waits on a condition variable without holding the mutex. Every
+// open, K-CORE-8) waits on a condition variable without holding the mutex. Every
 // device with a model (DeviceSpec::model) has its own thread, started when the
 // device is added and joined when it is removed or the MockKernel is destroyed;
 // it polls the device's registers while there is something to watch and does the

@@ -1,5 +1,5 @@
 // vfio_main.cc — drivers/vfio/vfio_main.c: device registration, open_count (first open / last
-// close), the device-fd file operations (ioctl dispatch §1.3, VFIO_DEVICE_FEATURE §1.4.6, mmap,
+// close), the device-fd file operations (ioctl dispatch K-CORE-3, VFIO_DEVICE_FEATURE K-CORE-5, mmap,
 // release) and vfio_set_irqs_validate_and_prepare().
 //
 // A VfioDevice is owned by its CdxDevice while bound; each device file holds a registration

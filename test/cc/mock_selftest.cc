@@ -1,5 +1,5 @@
 // mock_selftest.cc — drives MockKernel only through the Kernel seam, with the raw structs of abi.h,
-// and checks the errno and state rules of ../shared/reference/vfio-cdx-abi.md §6 for the profiles
+// and checks the errno and state rules of docs/kernel-rules.md (cited K-AREA-N) for the profiles
 // linux-6.12, linux-6.12-iommufd, cdev and noiommu. Plain C++: CHECK prints file:line; the last
 // line is "N passed, N failed"; the exit status is non-zero on any failure.
 //
@@ -26,6 +26,7 @@
 #include "mock/lnic_model.h"
 #include "mock/lnic_regs.h"
 #include "mock/mock_kernel.h"
+#include "mock/axi_cdma_regs.h"
 
 using namespace vfiocdx;
 using namespace vfiocdx::abi;
@@ -228,7 +229,7 @@ uint32_t Reg(MockKernel& k, const std::string& dev, uint32_t off) {
   return __atomic_load_n(reinterpret_cast<uint32_t*>(p + off), __ATOMIC_SEQ_CST);  // the model writes concurrently
 }
 
-// ---- rule 19/20/22: sysfs, binding, nodes per profile
+// ---- K-BUS-1..8, K-DRV-1..6, K-CFG-2: sysfs, binding, nodes per profile
 
 void TestSysfsFormats() {
   auto k = Boot("linux-6.12");
@@ -423,7 +424,7 @@ void TestBinding() {
   CHECK_EQ(BindVfio(*k4, kDev0), -EINVAL);
 }
 
-// ---- rules 1, 2, 3, 7, 8, 9, 13
+// ---- K-UACCESS-1, K-CORE-3, K-CORE-4, K-CDX-3..5, K-CDX-8, K-GROUP-2, K-CONT-4
 
 void TestDispatchAndInfo() {
   auto k = Boot("linux-6.12");
@@ -523,7 +524,7 @@ void TestDispatchAndInfo() {
   CloseLegacy(*k, &l);
 }
 
-// ---- rules 6, 11, 12
+// ---- K-CORE-2, K-CORE-5, K-CORE-7, K-CDX-1, K-CDX-2, K-CDX-7, K-CDX-9
 
 void TestOpenCloseResetFeature() {
   auto k = Boot("linux-6.12");
@@ -644,7 +645,7 @@ void TestOpenCloseResetFeature() {
   CloseLegacy(*k, &l);
 }
 
-// ---- rule 14
+// ---- K-CDX-10, K-CDX-11
 
 void TestMmap() {
   auto k = Boot("linux-6.12");
@@ -729,7 +730,7 @@ void TestMmap() {
   }
 }
 
-// ---- rule 10
+// ---- K-CDX-6, K-CORE-6, K-IRQ-1..7
 
 // struct vfio_irq_set followed by `count` s32 fds.
 long SetIrqs(MockKernel& k, int dev, uint32_t flags, uint32_t start, uint32_t count, const int32_t* fds = nullptr,
@@ -877,7 +878,7 @@ void TestSetIrqs() {
   close(keep);
 }
 
-// ---- rule 16, 17
+// ---- K-GROUP-1..6, K-CONT-1..5, K-TYPE1-1..6
 
 void TestGroupAndContainer() {
   auto k = Boot("linux-6.12");
@@ -1093,7 +1094,7 @@ void TestType1() {
   munmap(mem, 4 * len);
 }
 
-// ---- rule 18
+// ---- K-GROUP-7, K-CONT-6, K-CFG-3
 
 void TestNoiommu() {
   auto k = Boot("noiommu");
@@ -1172,7 +1173,7 @@ void TestNoiommu() {
   CHECK_EQ(k->Stat("/dev/vfio/noiommu-0", &st), -ENOENT);
 }
 
-// ---- rules 15, 22 and the cdev/iommufd path
+// ---- K-CDEV-1..4, K-CFG-2 and the cdev/iommufd path
 
 long Bind(MockKernel& k, int dev, int iommufd, uint32_t* devid = nullptr) {
   vfio_device_bind_iommufd b = {16, 0, iommufd, 0};
@@ -1317,7 +1318,7 @@ void TestCdev() {
   CHECK_EQ(k->OpenObjectCount(), 0u);
 }
 
-// ---- rules 4, 5 and IOAS map/unmap
+// ---- K-IOMMUFD-1..5, K-UACCESS-2: IOAS alloc, map, unmap
 
 void TestIommufd() {
   auto k = Boot("cdev", 0, 64 * 1024);
@@ -1423,7 +1424,7 @@ void TestIommufd() {
   CHECK_EQ(k->OpenObjectCount(), 0u);
 }
 
-// ---- rule 21
+// ---- K-CORE-8, K-BUS-5, K-DRV-4: remove, rescan and unbind wait for open device fds
 
 void TestRemoveBlocks() {
   auto k = Boot("linux-6.12");
@@ -1574,23 +1575,9 @@ void TestNoLeaks() {
 // ---- device models: the AXI CDMA copy engine, device DMA through the mock IOMMU, model threads
 
 const std::string kCdma = "cdx-00:02";
-constexpr uint32_t kCdmaCr = 0x00;
-constexpr uint32_t kCdmaSr = 0x04;
-constexpr uint32_t kCdmaSa = 0x18;
-constexpr uint32_t kCdmaSaMsb = 0x1c;
-constexpr uint32_t kCdmaDa = 0x20;
-constexpr uint32_t kCdmaDaMsb = 0x24;
-constexpr uint32_t kCdmaBtt = 0x28;
-constexpr uint32_t kCrReset = 1u << 2;
-constexpr uint32_t kCrIrqEn = (1u << 12) | (1u << 14);  // IOC_IrqEn | Err_IrqEn
-constexpr uint32_t kSrIdle = 1u << 1;
-constexpr uint32_t kSrIntErr = 1u << 4;
-constexpr uint32_t kSrSlvErr = 1u << 5;
-constexpr uint32_t kSrDecErr = 1u << 6;
-constexpr uint32_t kSrIoc = 1u << 12;
-constexpr uint32_t kSrErrIrq = 1u << 14;
-constexpr uint32_t kSrResetValue = 0x00010002;  // IRQThresholdSts = 1, Idle
-constexpr uint32_t kBttTaken = 1u << 31;
+// The register map is the model's own (mock/axi_cdma_regs.h).
+using namespace vfiocdx::mock::axi_cdma;
+constexpr uint32_t kCrIrqEn = kCrIocIrqEn | kCrErrIrqEn;
 const uint32_t kEvTrigger = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER;
 
 DeviceSpec CdmaSpec(uint8_t dev = 2) {
@@ -1669,21 +1656,21 @@ struct CdmaRegs {
   // Acknowledges IOC/Err and waits until the engine has seen it (a polled model reads back the
   // written value until its next step).
   bool Ack() {
-    Set(kCdmaSr, kSrIoc | kSrErrIrq);
-    return WaitFor([this] { return (Get(kCdmaSr) & (kSrIoc | kSrErrIrq)) == 0; });
+    Set(kCdmaSr, kSrIocIrq | kSrErrIrq);
+    return WaitFor([this] { return (Get(kCdmaSr) & (kSrIocIrq | kSrErrIrq)) == 0; });
   }
   void Program(uint64_t src, uint64_t dst, uint32_t len) {
-    Set(kCdmaSa, static_cast<uint32_t>(src));
-    Set(kCdmaSaMsb, static_cast<uint32_t>(src >> 32));
-    Set(kCdmaDa, static_cast<uint32_t>(dst));
-    Set(kCdmaDaMsb, static_cast<uint32_t>(dst >> 32));
-    Set(kCdmaBtt, len);
+    Set(kSa, static_cast<uint32_t>(src));
+    Set(kSaMsb, static_cast<uint32_t>(src >> 32));
+    Set(kDa, static_cast<uint32_t>(dst));
+    Set(kDaMsb, static_cast<uint32_t>(dst >> 32));
+    Set(kBtt, len);
   }
   // One transfer, polled: ack, program, wait for IOC or Err_Irq. Returns CDMASR (0 on timeout).
   uint32_t Copy(uint64_t src, uint64_t dst, uint32_t len) {
     if (!Ack()) return 0;
     Program(src, dst, len);
-    if (!WaitFor([this] { return (Get(kCdmaSr) & (kSrIoc | kSrErrIrq)) != 0; })) return 0;
+    if (!WaitFor([this] { return (Get(kCdmaSr) & (kSrIocIrq | kSrErrIrq)) != 0; })) return 0;
     return Get(kCdmaSr);
   }
 };
@@ -1716,9 +1703,9 @@ void TestCdmaType1() {
   OpenCdmaLegacy(*k, &l, &r, ev);
   // reset values (the open reset them): CDMACR 0, CDMASR Idle (+ IRQThresholdSts 1), BTT taken
   CHECK_EQ(r.Get(kCdmaCr), 0u);
-  CHECK_EQ(r.Get(kCdmaSr), kSrResetValue);
-  CHECK_EQ(r.Get(kCdmaBtt), kBttTaken);
-  CHECK_EQ(r.Get(kCdmaSa), 0u);
+  CHECK_EQ(r.Get(kCdmaSr), kSrReset);
+  CHECK_EQ(r.Get(kBtt), kBttTaken);
+  CHECK_EQ(r.Get(kSa), 0u);
   // two buffers: the device reads src, writes dst
   const size_t kLen = 16 * 1024;
   uint8_t* src = MapBuffer(kLen);
@@ -1733,8 +1720,8 @@ void TestCdmaType1() {
   r.Program(kSrc, kDst, static_cast<uint32_t>(kLen));
   CHECK_EQ(WaitEventfd(ev), 1u);
   CHECK(memcmp(src, dst, kLen) == 0);
-  CHECK_EQ(r.Get(kCdmaSr), kSrResetValue | kSrIoc);
-  CHECK_EQ(r.Get(kCdmaBtt), kBttTaken | kLen);  // bits 25:0 read back, bit 31: taken
+  CHECK_EQ(r.Get(kCdmaSr), kSrReset | kSrIocIrq);
+  CHECK_EQ(r.Get(kBtt), kBttTaken | kLen);  // bits 25:0 read back, bit 31: taken
   CHECK_EQ(k->Status(kCdma).dma_errors, 0u);
   // the same BTT value again is a new transfer; acknowledging re-arms the interrupt
   CHECK(r.Ack());
@@ -1753,13 +1740,13 @@ void TestCdmaType1() {
   r.Set(kCdmaCr, 0);
   memset(dst, 0, kLen);
   r.Program(kSrc, kDst, 4096);
-  CHECK(WaitFor([&] { return (r.Get(kCdmaSr) & kSrIoc) != 0; }));
+  CHECK(WaitFor([&] { return (r.Get(kCdmaSr) & kSrIocIrq) != 0; }));
   CHECK_EQ(ReadEventfd(ev), 0u);
   r.Set(kCdmaCr, kCrIrqEn);
   CHECK_EQ(WaitEventfd(ev), 1u);
   // byte-exact unaligned copy; bytes around it untouched
   memset(dst, 0, kLen);
-  CHECK_EQ(r.Copy(kSrc + 5, kDst + 3, 1001), kSrResetValue | kSrIoc);
+  CHECK_EQ(r.Copy(kSrc + 5, kDst + 3, 1001), kSrReset | kSrIocIrq);
   CHECK_EQ(WaitEventfd(ev), 1u);
   CHECK(memcmp(src + 5, dst + 3, 1001) == 0);
   CHECK(dst[2] == 0 && dst[3 + 1001] == 0);
@@ -1767,45 +1754,45 @@ void TestCdmaType1() {
   uint8_t* src2 = MapBuffer(kLen);
   Fill(src2, kLen, 2);
   CHECK_EQ(MapDma(*k, l.container, src2, kSrc + kLen, kLen, VFIO_DMA_MAP_FLAG_READ), 0);
-  CHECK_EQ(r.Copy(kSrc + kLen - 4096, kDst, 8192), kSrResetValue | kSrIoc);
+  CHECK_EQ(r.Copy(kSrc + kLen - 4096, kDst, 8192), kSrReset | kSrIocIrq);
   CHECK_EQ(WaitEventfd(ev), 1u);
   CHECK(memcmp(dst, src + kLen - 4096, 4096) == 0 && memcmp(dst + 4096, src2, 4096) == 0);
   // unmapped source: DMADecErr + Err_Irq + MSI, Idle, nothing written
   memset(dst, 0, kLen);
   uint32_t sr = r.Copy(0x900000, kDst, 4096);
-  CHECK_EQ(sr, kSrResetValue | kSrDecErr | kSrErrIrq);
+  CHECK_EQ(sr, kSrReset | kSrDmaDecErr | kSrErrIrq);
   CHECK_EQ(WaitEventfd(ev), 1u);
   CHECK_EQ(dst[0], 0);
   CHECK_EQ(k->Status(kCdma).dma_errors, 1u);
   // the error bits are sticky and halt the engine: Err_Irq clears, DMADecErr stays, BTT is ignored
   CHECK(r.Ack());
-  CHECK_EQ(r.Get(kCdmaSr), kSrResetValue | kSrDecErr);
+  CHECK_EQ(r.Get(kCdmaSr), kSrReset | kSrDmaDecErr);
   r.Program(kSrc, kDst, 4096);
-  CHECK(WaitFor([&] { return (r.Get(kCdmaBtt) & kBttTaken) != 0; }));
+  CHECK(WaitFor([&] { return (r.Get(kBtt) & kBttTaken) != 0; }));
   std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  CHECK_EQ(r.Get(kCdmaSr), kSrResetValue | kSrDecErr);
+  CHECK_EQ(r.Get(kCdmaSr), kSrReset | kSrDmaDecErr);
   CHECK_EQ(dst[0], 0);
   CHECK_EQ(ReadEventfd(ev), 0u);
   // soft reset: the bit clears itself, every register back to its reset value
   r.Set(kCdmaCr, kCrReset | kCrIrqEn);
   CHECK(WaitFor([&] { return r.Get(kCdmaCr) == 0; }));
-  CHECK_EQ(r.Get(kCdmaSr), kSrResetValue);
-  CHECK_EQ(r.Get(kCdmaSa), 0u);
-  CHECK_EQ(r.Get(kCdmaDa), 0u);
-  CHECK_EQ(r.Get(kCdmaBtt), kBttTaken);
+  CHECK_EQ(r.Get(kCdmaSr), kSrReset);
+  CHECK_EQ(r.Get(kSa), 0u);
+  CHECK_EQ(r.Get(kDa), 0u);
+  CHECK_EQ(r.Get(kBtt), kBttTaken);
   r.Set(kCdmaCr, kCrIrqEn);
-  CHECK_EQ(r.Copy(kSrc, kDst, 4096), kSrResetValue | kSrIoc);
+  CHECK_EQ(r.Copy(kSrc, kDst, 4096), kSrReset | kSrIocIrq);
   CHECK_EQ(WaitEventfd(ev), 1u);
   CHECK(memcmp(src, dst, 4096) == 0);
   // BTT 0: DMAIntErr
-  CHECK_EQ(r.Copy(kSrc, kDst, 0), kSrResetValue | kSrIntErr | kSrErrIrq);
+  CHECK_EQ(r.Copy(kSrc, kDst, 0), kSrReset | kSrDmaIntErr | kSrErrIrq);
   CHECK_EQ(WaitEventfd(ev), 1u);
   CHECK_EQ(k->Status(kCdma).dma_errors, 1u);  // not a DMA access
   r.Set(kCdmaCr, kCrReset | kCrIrqEn);
   CHECK(WaitFor([&] { return r.Get(kCdmaCr) == 0; }));
   r.Set(kCdmaCr, kCrIrqEn);
   // permission faults are slave errors: writing a READ-only mapping, reading a WRITE-only one
-  CHECK_EQ(r.Copy(kDst, kSrc, 4096), kSrResetValue | kSrSlvErr | kSrErrIrq);
+  CHECK_EQ(r.Copy(kDst, kSrc, 4096), kSrReset | kSrDmaSlvErr | kSrErrIrq);
   CHECK_EQ(WaitEventfd(ev), 1u);
   CHECK_EQ(k->Status(kCdma).dma_errors, 2u);
   r.Set(kCdmaCr, kCrReset | kCrIrqEn);
@@ -1814,7 +1801,7 @@ void TestCdmaType1() {
   // bus mastering off: the engine's requests are refused (slave error), nothing moves
   CHECK_EQ(SetMaster(*k, l.device, VFIO_DEVICE_FEATURE_CLEAR_MASTER), 0);
   memset(dst, 0, kLen);
-  CHECK_EQ(r.Copy(kSrc, kDst, 4096), kSrResetValue | kSrSlvErr | kSrErrIrq);
+  CHECK_EQ(r.Copy(kSrc, kDst, 4096), kSrReset | kSrDmaSlvErr | kSrErrIrq);
   CHECK_EQ(WaitEventfd(ev), 1u);
   CHECK_EQ(dst[0], 0);
   CHECK_EQ(k->Status(kCdma).dma_errors, 3u);
@@ -1846,7 +1833,7 @@ void TestCdmaType1() {
   CHECK_EQ(mprotect(src, kLen, PROT_NONE), 0);
   CHECK_EQ(k->DmaRead(kCdma, kSrc, buf, 1), -EIO);
   r.Set(kCdmaCr, kCrIrqEn);
-  CHECK_EQ(r.Copy(kSrc, kDst, 4096), kSrResetValue | kSrSlvErr | kSrErrIrq);
+  CHECK_EQ(r.Copy(kSrc, kDst, 4096), kSrReset | kSrDmaSlvErr | kSrErrIrq);
   CHECK_EQ(WaitEventfd(ev), 1u);
   CHECK_EQ(mprotect(src, kLen, PROT_READ | PROT_WRITE), 0);
   // the last close resets the engine; the registers read their reset values again
@@ -1855,7 +1842,7 @@ void TestCdmaType1() {
   uint8_t* view = nullptr;
   size_t size = 0;
   CHECK_EQ(k->DeviceRegion(kCdma, 0, 0, &view, &size), 0);
-  CHECK_EQ(__atomic_load_n(reinterpret_cast<uint32_t*>(view + kCdmaSr), __ATOMIC_SEQ_CST), kSrResetValue);
+  CHECK_EQ(__atomic_load_n(reinterpret_cast<uint32_t*>(view + kCdmaSr), __ATOMIC_SEQ_CST), kSrReset);
   CHECK_EQ(__atomic_load_n(reinterpret_cast<uint32_t*>(view + kCdmaCr), __ATOMIC_SEQ_CST), 0u);
   CHECK_EQ(k->DmaRead(kCdma, kDst, buf, 1), -EPERM);  // closed: reset cleared bus mastering
   CHECK_EQ(k->OpenObjectCount(), 0u);
@@ -1903,11 +1890,11 @@ void TestCdmaIommufd() {
   r.Program(kSrc, kDst, static_cast<uint32_t>(kLen));
   CHECK_EQ(WaitEventfd(ev), 1u);
   CHECK(memcmp(src, dst, kLen) == 0);
-  CHECK_EQ(r.Get(kCdmaSr), kSrResetValue | kSrIoc);
+  CHECK_EQ(r.Get(kCdmaSr), kSrReset | kSrIocIrq);
   // IOAS_UNMAP of the source: the next copy is a decode error
   iommu_ioas_unmap um = {24, alloc.out_ioas_id, kSrc, kLen};
   CHECK_EQ(Io(*k, iommufd, IOMMU_IOAS_UNMAP, &um), 0);
-  CHECK_EQ(r.Copy(kSrc, kDst, 4096), kSrResetValue | kSrDecErr | kSrErrIrq);
+  CHECK_EQ(r.Copy(kSrc, kDst, 4096), kSrReset | kSrDmaDecErr | kSrErrIrq);
   CHECK_EQ(WaitEventfd(ev), 1u);
   // detached: no domain any more
   vfio_device_detach_iommufd_pt dt = {8, 0};
@@ -1949,7 +1936,7 @@ void TestCdmaIommufd() {
   CHECK_EQ(n->DmaRead(kCdma, reinterpret_cast<uintptr_t>(src), buf, sizeof(buf)), -EFAULT);
   r.Set(kCdmaCr, kCrIrqEn);
   CHECK_EQ(r.Copy(reinterpret_cast<uintptr_t>(src), reinterpret_cast<uintptr_t>(dst), 4096),
-           kSrResetValue | kSrDecErr | kSrErrIrq);
+           kSrReset | kSrDmaDecErr | kSrErrIrq);
   CHECK_EQ(WaitEventfd(ev), 1u);
   CHECK_EQ(n->Munmap(r.base, 4096), 0);
   CloseLegacy(*n, &l);
@@ -1990,17 +1977,17 @@ void TestCdmaConcurrentUnmap() {
     CHECK_EQ(WaitEventfd(ev), 1u);
     unmapper.join();
     uint32_t sr = r.Get(kCdmaSr);
-    if (sr == (kSrResetValue | kSrIoc)) {
+    if (sr == (kSrReset | kSrIocIrq)) {
       completed++;
       CHECK(memcmp(src, dst, kLen) == 0);
-    } else if (sr == (kSrResetValue | kSrDecErr | kSrErrIrq)) {
+    } else if (sr == (kSrReset | kSrDmaDecErr | kSrErrIrq)) {
       faulted++;
       r.Set(kCdmaCr, kCrReset | kCrIrqEn);
       CHECK(WaitFor([&] { return r.Get(kCdmaCr) == 0; }));
       r.Set(kCdmaCr, kCrIrqEn);
     } else {
       other++;
-      fprintf(stderr, "iteration %d: CDMASR 0x%08x CDMACR 0x%08x BTT 0x%08x\n", i, sr, r.Get(kCdmaCr), r.Get(kCdmaBtt));
+      fprintf(stderr, "iteration %d: CDMASR 0x%08x CDMACR 0x%08x BTT 0x%08x\n", i, sr, r.Get(kCdmaCr), r.Get(kBtt));
     }
   }
   CHECK_EQ(other, 0);
@@ -2014,7 +2001,7 @@ void TestCdmaConcurrentUnmap() {
   CHECK_EQ(mprotect(dst, kLen, PROT_NONE), 0);
   CHECK_EQ(WaitEventfd(ev), 1u);
   uint32_t sr = r.Get(kCdmaSr);
-  CHECK(sr == (kSrResetValue | kSrIoc) || sr == (kSrResetValue | kSrSlvErr | kSrErrIrq));
+  CHECK(sr == (kSrReset | kSrIocIrq) || sr == (kSrReset | kSrDmaSlvErr | kSrErrIrq));
   CHECK_EQ(mprotect(dst, kLen, PROT_READ | PROT_WRITE), 0);
   // closing the device in the middle of a copy resets the engine: no completion, no crash
   r.Set(kCdmaCr, kCrReset | kCrIrqEn);
@@ -2063,7 +2050,7 @@ void TestModelThreads() {
     CHECK_EQ(MapDma(*k, l.container, src, 0x100000, kLen, VFIO_DMA_MAP_FLAG_READ), 0);
     CHECK_EQ(MapDma(*k, l.container, dst, 0x1000000, kLen, VFIO_DMA_MAP_FLAG_WRITE), 0);
     r.Program(0x100000, 0x1000000, static_cast<uint32_t>(kLen));
-    CHECK(WaitFor([&] { return (r.Get(kCdmaSr) & kSrIdle) == 0 || (r.Get(kCdmaSr) & kSrIoc) != 0; }));
+    CHECK(WaitFor([&] { return (r.Get(kCdmaSr) & kSrIdle) == 0 || (r.Get(kCdmaSr) & kSrIocIrq) != 0; }));
     munmap(r.base, 4096);  // the kernel is destroyed with the device open and the mapping's vma held
     k.reset();
     close(ev);

@@ -2,13 +2,14 @@
 import * as assert from 'node:assert/strict';
 import { VfioError } from '../../lib';
 import { DEV0, DEV1, PAGE, REG, probeBug, regionSize, useEnv } from '../helpers/target';
+import { WHERE_BINDABLE, describeWhen } from '../helpers/pending';
 
 const R0 = regionSize(4096);    // DEV0's register region: one 4 KiB page, or one larger kernel page
 const R1 = regionSize(65536);   // DEV1's 64 KiB region
 
 const closed = { code: 'ERR_VFIO_CLOSED' };
 
-(probeBug ? describe.skip : describe)('Device, Region and Mapping', function () {
+describeWhen(!probeBug, 'Device, Region and Mapping', WHERE_BINDABLE, function () {
   const env = useEnv({ bind: true });
 
   it('opens through the group path when the kernel has no cdev for the device', function () {

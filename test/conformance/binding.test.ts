@@ -3,11 +3,12 @@ import * as assert from 'node:assert/strict';
 import { VfioError } from '../../lib';
 import { DEV0, DEV1, probeBug, useEnv } from '../helpers/target';
 import { E } from '../helpers/raw-open';
+import { WHERE_BINDABLE, WHERE_PROBE_BUG, describeWhen } from '../helpers/pending';
 
 const BUS = '/sys/bus/cdx';
 const dev0 = `${BUS}/devices/${DEV0}`;
 
-(probeBug ? describe.skip : describe)('binding to vfio-cdx (drivers/base/bus.c, dd.c)', function () {
+describeWhen(!probeBug, 'binding to vfio-cdx (drivers/base/bus.c, dd.c: K-BUS-7, K-DRV-1..4)', WHERE_BINDABLE, function () {
   const env = useEnv();
 
   it('vfio-cdx never matches without driver_override: bind says ENODEV', function () {
@@ -65,7 +66,7 @@ const dev0 = `${BUS}/devices/${DEV0}`;
   });
 });
 
-(probeBug ? describe : describe.skip)('vfio-cdx on a CONFIG_IOMMUFD kernel without .detach_ioas (Linux 6.12)', function () {
+describeWhen(probeBug, 'vfio-cdx on a CONFIG_IOMMUFD kernel without .detach_ioas (Linux 6.12, K-CORE-1)', WHERE_PROBE_BUG, function () {
   const env = useEnv();
 
   it('drivers_probe swallows the probe error: it succeeds but no driver is bound', function () {

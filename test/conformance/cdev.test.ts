@@ -4,6 +4,7 @@
 import * as assert from 'node:assert/strict';
 import { DEV0, makeEnv, probeBug, useEnv } from '../helpers/target';
 import { C, E, SYS, struct } from '../helpers/raw-open';
+import { WHERE_BINDABLE, WHERE_CDEV, describeWhen, itWhen } from '../helpers/pending';
 
 function cdevAvailable(): boolean {
   const env = makeEnv();
@@ -21,7 +22,7 @@ try {
   available = false;
 }
 
-(available ? describe : describe.skip)('VFIO cdev + iommufd (device_cdev.c)', function () {
+describeWhen(available, 'VFIO cdev + iommufd (device_cdev.c, K-CDEV-1..3)', WHERE_CDEV, function () {
   const env = useEnv({ bind: true });
 
   it("'auto' prefers the cdev; the device is usable through it", function () {
@@ -76,9 +77,9 @@ try {
   });
 });
 
-describe('VFIO cdev availability', function () {
-  (probeBug ? it.skip : it)(available ? 'this kernel offers the cdev path' : 'this kernel has no cdev for vfio-cdx devices: the group path is used',
-    function () {
+describe('VFIO cdev availability (K-CDEV-4, K-CFG-2)', function () {
+  itWhen(!probeBug, available ? 'this kernel offers the cdev path' : 'this kernel has no cdev for vfio-cdx devices: the group path is used',
+    WHERE_BINDABLE, function () {
       const env = makeEnv();
       env.bus.bind(DEV0);
       try {

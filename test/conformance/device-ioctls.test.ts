@@ -3,10 +3,11 @@
 import * as assert from 'node:assert/strict';
 import { DEV0, DEV1, REG, probeBug, regionSize, useEnv } from '../helpers/target';
 import { C, E, openDeviceRaw, struct } from '../helpers/raw-open';
+import { WHERE_BINDABLE, describeWhen } from '../helpers/pending';
 
 const FEATURE_BUS_MASTER = () => C.VFIO_DEVICE_FEATURE_BUS_MASTER!;
 
-(probeBug ? describe.skip : describe)('vfio-cdx device ioctls (drivers/vfio/cdx/main.c)', function () {
+describeWhen(!probeBug, 'vfio-cdx device ioctls (drivers/vfio/cdx/main.c)', WHERE_BINDABLE, function () {
   const env = useEnv({ bind: true });
 
   function feature(flags: number, op?: number, argsz?: number) {
@@ -17,7 +18,7 @@ const FEATURE_BUS_MASTER = () => C.VFIO_DEVICE_FEATURE_BUS_MASTER!;
     return s.bytes;
   }
 
-  describe('VFIO_DEVICE_GET_INFO', function () {
+  describe('VFIO_DEVICE_GET_INFO (K-CDX-3)', function () {
     it('reports flags CDX|RESET (0x101), the region count and one IRQ index when the device has MSI', function () {
       const { raw } = env();
       const d0 = openDeviceRaw(raw, DEV0);
@@ -53,7 +54,7 @@ const FEATURE_BUS_MASTER = () => C.VFIO_DEVICE_FEATURE_BUS_MASTER!;
     });
   });
 
-  describe('VFIO_DEVICE_GET_REGION_INFO', function () {
+  describe('VFIO_DEVICE_GET_REGION_INFO (K-CDX-4)', function () {
     it('gives offset index << 40, flags READ|WRITE|MMAP, READ|MMAP for read-only, no MMAP when not page sized', function () {
       const { raw } = env();
       const d0 = openDeviceRaw(raw, DEV0);
@@ -95,7 +96,7 @@ const FEATURE_BUS_MASTER = () => C.VFIO_DEVICE_FEATURE_BUS_MASTER!;
     });
   });
 
-  describe('VFIO_DEVICE_GET_IRQ_INFO', function () {
+  describe('VFIO_DEVICE_GET_IRQ_INFO (K-CDX-5)', function () {
     it('index 0 of a device with MSI: flags EVENTFD|NORESIZE (0x9), count = number of MSI vectors', function () {
       const { raw } = env();
       const d = openDeviceRaw(raw, DEV0);
@@ -118,7 +119,7 @@ const FEATURE_BUS_MASTER = () => C.VFIO_DEVICE_FEATURE_BUS_MASTER!;
     });
   });
 
-  describe('VFIO_DEVICE_SET_IRQS when interrupts are not configured', function () {
+  describe('VFIO_DEVICE_SET_IRQS when interrupts are not configured (K-CORE-6, K-IRQ-1, K-IRQ-2, K-IRQ-6)', function () {
     it('every SET_IRQS on a device without MSI is EINVAL (start >= num_msi)', function () {
       const { raw } = env();
       const d = openDeviceRaw(raw, DEV1);
@@ -157,7 +158,7 @@ const FEATURE_BUS_MASTER = () => C.VFIO_DEVICE_FEATURE_BUS_MASTER!;
     });
   });
 
-  describe('VFIO_DEVICE_RESET', function () {
+  describe('VFIO_DEVICE_RESET (K-CDX-7)', function () {
     it('resets the device: RESET_COUNT + 1, SCRATCH cleared', function () {
       const { bus } = env();
       using dev = bus.open(DEV0);
@@ -171,7 +172,7 @@ const FEATURE_BUS_MASTER = () => C.VFIO_DEVICE_FEATURE_BUS_MASTER!;
     });
   });
 
-  describe('VFIO_DEVICE_FEATURE / BUS_MASTER', function () {
+  describe('VFIO_DEVICE_FEATURE / BUS_MASTER (K-CORE-5, K-CORE-7, K-CDX-9)', function () {
     it('PROBE|SET succeeds; SET_MASTER and CLEAR_MASTER reach the controller', function () {
       const { raw, bus } = env();
       using dev = bus.open(DEV0);
@@ -219,7 +220,7 @@ const FEATURE_BUS_MASTER = () => C.VFIO_DEVICE_FEATURE_BUS_MASTER!;
     });
   });
 
-  describe('the device fd otherwise', function () {
+  describe('the device fd otherwise (K-CORE-4, K-CDX-8)', function () {
     it('read() and write() are EINVAL: vfio-cdx has no read/write ops', function () {
       const { raw, bus } = env();
       using dev = bus.open(DEV0);
@@ -237,7 +238,7 @@ const FEATURE_BUS_MASTER = () => C.VFIO_DEVICE_FEATURE_BUS_MASTER!;
     });
   });
 
-  describe('open and close hooks (vfio_cdx_open_device / close_device)', function () {
+  describe('open and close hooks (vfio_cdx_open_device / close_device: K-CORE-2, K-CDX-1, K-CDX-2)', function () {
     it('the first open resets the device and the last close resets it again', function () {
       const { bus } = env();
       let first: number;

@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Device, DmaBuffer, Mapping } from '../../lib';
 import { DEV0, DMA, PAGE, REG, probeBug, useEnv } from '../helpers/target';
 import { C, E, struct } from '../helpers/raw-open';
+import { WHERE_BINDABLE, WHERE_CDEV, WHERE_IOMMU, describeWhen, skipHere } from '../helpers/pending';
 
 const EFAULT = 14;
 
@@ -59,7 +60,7 @@ function fill(buf: DmaBuffer, seed: number): void {
   for (let i = 0; i < buf.size; i++) buf.bytes[i] = (i * 7 + seed) & 0xff;
 }
 
-(probeBug ? describe.skip : describe)('device DMA through the IOMMU (the cdx-test copy engine)', function () {
+describeWhen(!probeBug, 'device DMA through the IOMMU (the cdx-test copy engine)', WHERE_BINDABLE, function () {
   const env = useEnv({ bind: true });
 
   /** The device, opened the default way, with its registers mapped and bus mastering on. */
@@ -73,7 +74,7 @@ function fill(buf: DmaBuffer, seed: number): void {
   it('copies between two DMA buffers through the IOMMU, then raises the completion MSI', async function () {
     const { dev, regs } = open();
     using _dev = dev;
-    if (dev.noiommu) this.skip();  // nothing can be mapped: checked below
+    if (dev.noiommu) skipHere(this, WHERE_IOMMU);  // nothing can be mapped: checked below
     using src = dev.dma.alloc(3 * 4096);
     using dst = dev.dma.alloc(3 * 4096);
     fill(src, 3);
@@ -93,7 +94,7 @@ function fill(buf: DmaBuffer, seed: number): void {
     async function () {
       const { dev, regs } = open();
       using _dev = dev;
-      if (dev.noiommu) this.skip();
+      if (dev.noiommu) skipHere(this, WHERE_IOMMU);
       using src = dev.dma.alloc(4096);
       using dst = dev.dma.alloc(4096);
       const words = new Uint32Array(src.bytes.buffer, src.bytes.byteOffset, 1024);
@@ -108,7 +109,7 @@ function fill(buf: DmaBuffer, seed: number): void {
   it('takes the job: DMA_CTRL reads 0 once the device has it', async function () {
     const { dev, regs } = open();
     using _dev = dev;
-    if (dev.noiommu) this.skip();
+    if (dev.noiommu) skipHere(this, WHERE_IOMMU);
     using a = dev.dma.alloc(4096);
     assert.equal(await run(regs, { src: a.iova, dst: a.iova + 2048n, len: 16 }), DMA.statusDone);
     assert.equal(regs.read32(REG.DMA_CTRL), 0);
@@ -159,7 +160,7 @@ function fill(buf: DmaBuffer, seed: number): void {
   it('faults after free(): the IOVA is unmapped before the memory goes', async function () {
     const { dev, regs } = open();
     using _dev = dev;
-    if (dev.noiommu) this.skip();
+    if (dev.noiommu) skipHere(this, WHERE_IOMMU);
     using src = dev.dma.alloc(4096);
     const dst = dev.dma.alloc(4096);
     const iova = dst.iova;
@@ -172,7 +173,7 @@ function fill(buf: DmaBuffer, seed: number): void {
   it('on the cdev path, DETACH_IOMMUFD_PT leaves the device in the blocking domain: DMA faults', async function () {
     const { dev, regs } = open();
     using _dev = dev;
-    if (dev.path !== 'cdev') this.skip();
+    if (dev.path !== 'cdev') skipHere(this, WHERE_CDEV);
     using src = dev.dma.alloc(4096);
     using dst = dev.dma.alloc(4096);
     assert.equal(await run(regs, { src: src.iova, dst: dst.iova, len: 256 }), DMA.statusDone);

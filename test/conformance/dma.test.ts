@@ -8,8 +8,9 @@ import { DEV0, PAGE, probeBug, useEnv } from '../helpers/target';
 const P = BigInt(PAGE);  // the kernel's page, the smallest IOMMU page on these kernels
 import { C, E, SYS, containerIsIommufd, openGroup, struct } from '../helpers/raw-open';
 import type { RawKernel } from '../../lib/raw';
+import { WHERE_BINDABLE, WHERE_IOMMU, WHERE_NOIOMMU, WHERE_TYPE1, describeWhen, skipHere } from '../helpers/pending';
 
-(probeBug ? describe.skip : describe)('DMA through the IOMMU', function () {
+describeWhen(!probeBug, 'DMA through the IOMMU', WHERE_BINDABLE, function () {
   const env = useEnv({ bind: true });
 
   it('a no-IOMMU group refuses DMA buffers (no translation); with an IOMMU they map inside the windows', function () {
@@ -35,7 +36,7 @@ import type { RawKernel } from '../../lib/raw';
     const dev = env().bus.open(DEV0);
     if (dev.noiommu) {
       dev.close();
-      this.skip();  // no IOMMU: nothing can be mapped (checked by the test above)
+      skipHere(this, WHERE_IOMMU);  // nothing can be mapped (checked by the test above)
     }
     const a = dev.dma.alloc(4096);
     const bytes = a.bytes;
@@ -52,7 +53,7 @@ import type { RawKernel } from '../../lib/raw';
   });
 });
 
-(probeBug ? describe.skip : describe)('VFIO_IOMMU_MAP_DMA / UNMAP_DMA rules (type1v2)', function () {
+describeWhen(!probeBug, 'VFIO_IOMMU_MAP_DMA / UNMAP_DMA rules (type1v2, K-TYPE1-2..4, K-CONT-6)', WHERE_BINDABLE, function () {
   const env = useEnv({ bind: true });
   let mem: { raw: RawKernel; address: bigint; length: number }[] = [];
   afterEach(function () {
@@ -77,11 +78,11 @@ import type { RawKernel } from '../../lib/raw';
   // /dev/vfio/vfio is iommufd's: these are vfio_iommu_type1.c's rules.
   function type1(ctx: Mocha.Context): { raw: RawKernel; c: number; close(): void } {
     const { raw } = env();
-    if (containerIsIommufd(raw)) ctx.skip();
+    if (containerIsIommufd(raw)) skipHere(ctx, WHERE_TYPE1);
     const g = openGroup(raw, DEV0);
     if (g.noiommu) {
       g.close();
-      ctx.skip();
+      skipHere(ctx, WHERE_TYPE1);
     }
     return { raw, c: g.container, close: () => g.close() };
   }
@@ -91,7 +92,7 @@ import type { RawKernel } from '../../lib/raw';
     const g = openGroup(raw, DEV0);
     if (!g.noiommu) {
       g.close();
-      this.skip();
+      skipHere(this, WHERE_NOIOMMU);
     }
     assert.equal(map(raw, g.container, 0n, 0n, 4096n), -E.ENOTTY);
     assert.equal(raw.ioctl(g.container, C.VFIO_IOMMU_GET_INFO!, struct('vfio_iommu_type1_info').bytes), -E.ENOTTY);

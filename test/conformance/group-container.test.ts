@@ -3,17 +3,18 @@ import * as assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { DEV0, DEV1, makeEnv, probeBug, useEnv } from '../helpers/target';
 import { C, E, SYS, containerIsIommufd, getDeviceFd, groupNode, openGroup, struct, type1IovaRanges } from '../helpers/raw-open';
+import { WHERE_BINDABLE, WHERE_COMPAT, describeWhen } from '../helpers/pending';
 
 // With CONFIG_IOMMUFD_VFIO_CONTAINER, /dev/vfio/vfio is an iommufd and its container ioctls are
 // iommufd's vfio_compat.c (on the compat IOAS a group creates), not container.c's.
 const compat = containerIsIommufd(makeEnv().raw);
 const ENODEV = 19;
 
-(probeBug ? describe.skip : describe)('VFIO container and group (container.c, group.c)', function () {
+describeWhen(!probeBug, 'VFIO container and group (container.c, group.c)', WHERE_BINDABLE, function () {
   const env = useEnv({ bind: true });
   const RW = () => SYS.O_RDWR! | SYS.O_CLOEXEC!;
 
-  describe('container', function () {
+  describe('container (K-CONT-1..4)', function () {
     it('VFIO_GET_API_VERSION returns 0', function () {
       const { raw } = env();
       const c = raw.open('/dev/vfio/vfio', RW());
@@ -64,7 +65,7 @@ const ENODEV = 19;
       });
   });
 
-  describe('group', function () {
+  describe('group (K-GROUP-1..7)', function () {
     it('is named /dev/vfio/noiommu-N exactly when the group is a no-IOMMU group', function () {
       const { raw } = env();
       const { n, node, noiommu } = groupNode(raw, DEV0);
@@ -197,7 +198,7 @@ const ENODEV = 19;
 
 // IOMMUFD_VFIO_CONTAINER: the differences from VFIO's own type1 container that a library must
 // respect (vfio_compat.c). Pending where /dev/vfio/vfio is VFIO's.
-(probeBug || !compat ? describe.skip : describe)('the iommufd-provided /dev/vfio/vfio (IOMMUFD_VFIO_CONTAINER)', function () {
+describeWhen(!(probeBug || !compat), 'the iommufd-provided /dev/vfio/vfio (IOMMUFD_VFIO_CONTAINER, K-COMPAT-1)', WHERE_COMPAT, function () {
   const env = useEnv({ bind: true });
 
   it('reports one full IOVA range until a device fd is opened; then the windows leave out the MSI window', function () {

@@ -5,13 +5,14 @@ import * as assert from 'node:assert/strict';
 import { makeEnv } from '../helpers/target';
 import { C, E, SYS, struct } from '../helpers/raw-open';
 import type { RawKernel } from '../../lib/raw';
+import { WHERE_IOMMUFD, describeWhen } from '../helpers/pending';
 
 const EOVERFLOW = 75;
 const U64_MAX = (1n << 64n) - 1n;
 
 const hasIommufd = typeof makeEnv().raw.stat('/dev/iommu') !== 'number';
 
-(hasIommufd ? describe : describe.skip)('iommufd IOAS (drivers/iommu/iommufd)', function () {
+describeWhen(hasIommufd, 'iommufd IOAS (drivers/iommu/iommufd, K-IOMMUFD-1..4)', WHERE_IOMMUFD, function () {
   let raw: RawKernel;
   let fd: number;
   let mem: bigint;

@@ -2,8 +2,9 @@
 import * as assert from 'node:assert/strict';
 import { DEV0, DEV1, PAGE, probeBug, regionSize, useEnv } from '../helpers/target';
 import { E, SYS } from '../helpers/raw-open';
+import { WHERE_BINDABLE, describeWhen } from '../helpers/pending';
 
-(probeBug ? describe.skip : describe)('mmap of the device fd (vfio_cdx_mmap)', function () {
+describeWhen(!probeBug, 'mmap of the device fd (vfio_cdx_mmap, K-CDX-10)', WHERE_BINDABLE, function () {
   const env = useEnv({ bind: true });
   const R = () => SYS.PROT_READ!;
   const RW = () => SYS.PROT_READ! | SYS.PROT_WRITE!;

@@ -7,8 +7,9 @@ import { once } from 'node:events';
 import { nodeCommand } from '../helpers/node-exec';
 import * as path from 'node:path';
 import { DEV0, DEV1, PAGE, REG, probeBug, useEnv } from '../helpers/target';
-import { C, E, SYS, openGroup, struct } from '../helpers/raw-open';
+import { C, E, SYS, getDeviceFd, groupNode, openGroup, struct } from '../helpers/raw-open';
 import type { RawKernel } from '../../lib/raw';
+import { WHERE_BINDABLE, WHERE_IOMMU, describeWhen, skipHere } from '../helpers/pending';
 
 const MSI_DOORBELL = 0x14;
 const MSI_FIRED = 0x18;
@@ -28,7 +29,7 @@ function readEventfd(raw: RawKernel, fd: number): number {
   return n === 8 ? Number(b[0]) : n;
 }
 
-(probeBug ? describe.skip : describe)('MSI interrupts (drivers/vfio/cdx/intr.c)', function () {
+describeWhen(!probeBug, 'MSI interrupts (drivers/vfio/cdx/intr.c)', WHERE_BINDABLE, function () {
   const env = useEnv({ bind: true });
 
   describe('through the API', function () {
@@ -203,14 +204,14 @@ function readEventfd(raw: RawKernel, fd: number): number {
       const { bus, raw } = env();
       {
         using dev = bus.open(DEV0);
-        if (dev.noiommu) this.skip();
+        if (dev.noiommu) skipHere(this, WHERE_IOMMU);
         for (const r of dev.dma.ranges) {
           assert.ok(r.last < MSI_WINDOW.start || r.start > MSI_WINDOW.last,
             `range 0x${r.start.toString(16)}-0x${r.last.toString(16)} misses the MSI window`);
         }
       }
       const g = openGroup(raw, DEV0);
-      const fd = raw.ioctl(g.group, C.VFIO_GROUP_GET_DEVICE_FD!, Buffer.from(DEV0 + '\0'));
+      const fd = getDeviceFd(raw, g.group, DEV0);
       assert.ok(fd >= 0, 'the device is attached: its reserved regions are known to every kind of container');
       const m = raw.mmap(-1, 0, PAGE, SYS.PROT_READ! | SYS.PROT_WRITE!, SYS.MAP_SHARED! | SYS.MAP_ANONYMOUS!);
       assert.equal(m.result, 0);
@@ -226,10 +227,11 @@ function readEventfd(raw: RawKernel, fd: number): number {
 
     it('the group lists the MSI window as a reserved "msi" region; a no-IOMMU group has none', function () {
       const { bus, raw } = env();
-      const n = bus.device(DEV0).iommuGroup!;
+      const { n, noiommu } = groupNode(raw, DEV0);
+      assert.equal(n, bus.device(DEV0).iommuGroup);
       const resv = raw.readFile(`/sys/kernel/iommu_groups/${n}/reserved_regions`);
       const type = raw.readFile(`/sys/kernel/iommu_groups/${n}/type`);
-      if (typeof raw.stat(`/dev/vfio/noiommu-${n}`) !== 'number') {
+      if (noiommu) {
         assert.equal(resv, '');
         assert.equal(type, 'unknown\n');
         return;
@@ -239,7 +241,7 @@ function readEventfd(raw: RawKernel, fd: number): number {
     });
   });
 
-  describe('VFIO_DEVICE_SET_IRQS with raw eventfds (the kernel rules)', function () {
+  describe('VFIO_DEVICE_SET_IRQS with raw eventfds (K-IRQ-1..8)', function () {
     let efds: number[] = [];
     const eventfds = (raw: RawKernel, n: number) => {
       for (let i = 0; i < n; i++) efds.push(raw.eventfd(0, SYS.EFD_CLOEXEC! | SYS.EFD_NONBLOCK!));

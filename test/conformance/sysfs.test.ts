@@ -2,10 +2,11 @@
 import * as assert from 'node:assert/strict';
 import { DEV0, DEV1, REG, probeBug, rescanWorks, useEnv } from '../helpers/target';
 import { E } from '../helpers/raw-open';
+import { WHERE_BINDABLE, WHERE_RESCAN, describeWhen, itWhen } from '../helpers/pending';
 
 const dev0 = `/sys/bus/cdx/devices/${DEV0}`;
 
-describe('CDX bus sysfs (drivers/cdx/cdx.c)', function () {
+describe('CDX bus sysfs (drivers/cdx/cdx.c, K-BUS-1..8)', function () {
   const env = useEnv();
 
   it('lists the fixture devices with their ids, and no bus device', function () {
@@ -60,7 +61,7 @@ describe('CDX bus sysfs (drivers/cdx/cdx.c)', function () {
     assert.equal(raw.writeFile(`${dev0}/reset`, 'x'), -E.EINVAL);
   });
 
-  (probeBug ? it.skip : it)('writing "1" to reset resets the device (RESET_COUNT + 1)', function () {
+  itWhen(!probeBug, 'writing "1" to reset resets the device (RESET_COUNT + 1)', WHERE_BINDABLE, function () {
     const { raw, bus } = env();
     bus.bind(DEV0);
     let before: number;
@@ -89,7 +90,7 @@ describe('CDX bus sysfs (drivers/cdx/cdx.c)', function () {
 
 // rescan_store() (cdx.c:571-611) unregisters every CDX device, then runs the scan() of each
 // controller it finds through a "xlnx,versal-net-cdx" DT node: the devices come back as new ones.
-(rescanWorks && !probeBug ? describe : describe.skip)('/sys/bus/cdx/rescan (drivers/cdx/cdx.c)', function () {
+describeWhen(rescanWorks && !probeBug, '/sys/bus/cdx/rescan (drivers/cdx/cdx.c, K-BUS-5)', WHERE_RESCAN, function () {
   const env = useEnv();
 
   it('takes kstrtobool: "0" and garbage are EINVAL, and nothing is removed', function () {

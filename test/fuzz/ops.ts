@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import { BusMaster, CdxBus, Device, Dma, DmaBuffer, Kernel, Mapping, Msi, MsiVector, Region, SystemKernel, VfioError,
   errnoName, errnoNumber, systemKernel } from '../../lib';
-import { MOCK_PROFILES, MockDevice, MockKernel, fixtureDevices } from '../../lib/mock';
+import { FAULT_OPS, MOCK_PROFILES, MockDevice, MockKernel, fixtureDevices } from '../../lib/mock';
 import { RawKernel, abi, struct } from '../../lib/raw';
 import type { Rng } from './rng';
 import type { BSlot, DSlot, KSlot, MSlot, Sequence, VSlot } from './sequence';
@@ -37,7 +37,6 @@ const MINSZ = abi().minsz;
 const PROFILES = MOCK_PROFILES;
 const ERRNO_NAMES = ['EIO', 'ENOMEM', 'EINVAL', 'EBUSY', 'ETIMEDOUT', 'EACCES', 'EPERM', 'ENODEV', 'EFAULT', 'EAGAIN',
   'ENOSPC', 'EINTR', 'ENOENT', 'ENOTTY', 'EBADF', 'E2BIG', 'EEXIST', 'EOPNOTSUPP'];
-const FAULT_OPS = ['ioctl', 'open', 'mmap', 'eventfd', 'sysfsRead', 'sysfsWrite', 'readDir', 'readLink', 'controller'];
 const REQUESTS: number[] = [...new Set(Object.entries(C).filter(([k, v]) => /^(VFIO|IOMMU)_[A-Z_0-9]+$/.test(k) &&
   v >= C.VFIO_GET_API_VERSION! && v <= C.IOMMU_VFIO_IOAS! + 8).map(([, v]) => v))];
 const REQUEST_NAME = new Map<number, string>(Object.entries(C).filter(([, v]) => REQUESTS.includes(v)).map(([k, v]) => [v, k]));

@@ -1,7 +1,10 @@
 /**
  * Opening a device by hand through the group/container path with raw seam
  * calls — the sequence of Documentation/driver-api/vfio.rst — so conformance
- * tests can issue ioctls the typed API never would.
+ * tests can issue ioctls the typed API never would. The one place tests find a
+ * device's group node and tell a no-IOMMU group from a real one (the library's
+ * own way is Device::OpenGroupPath in src-native/vfio_device.cc; both follow
+ * K-GROUP-7: /dev/vfio/N, else /dev/vfio/noiommu-N).
  */
 import * as assert from 'node:assert/strict';
 import { abi, struct, type RawKernel } from '../../lib/raw';

@@ -21,6 +21,7 @@ import { CdxBus, type Kernel } from '../../lib';
 import { FIXTURE_PATH, fixtureDevices, MockKernel, type MockDeviceSpec, type MockKernelOptions } from '../../lib/mock';
 import { RawKernel } from '../../lib/raw';
 import { readFileSync } from 'node:fs';
+import { WHERE_MOCK, itWhen } from './pending';
 
 export const kind: 'mock' | 'system' = process.env.VFIO_CDX_TEST_KERNEL === 'system' ? 'system' : 'mock';
 
@@ -145,4 +146,6 @@ export function useEnv(options: { bind?: boolean } = {}): () => Env {
 }
 
 /** `it` on the mock; a visible pending test on the real kernel (for mock-only control or fault injection). */
-export const itMock: Mocha.TestFunction | Mocha.PendingTestFunction = kind === 'mock' ? it : it.skip;
+export function itMock(title: string, fn: Mocha.Func | Mocha.AsyncFunc): void {
+  itWhen(kind === 'mock', title, WHERE_MOCK, fn);
+}

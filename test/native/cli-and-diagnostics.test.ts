@@ -5,6 +5,7 @@ import { nodeCommand } from '../helpers/node-exec';
 import * as path from 'node:path';
 import { CdxBus, VfioError } from '../../lib';
 import { MockKernel } from '../../lib/mock';
+import { native } from '../../lib/native';
 
 describe('NODE_DEBUG=vfio-cdx', function () {
   it('traces each seam call with its result', function () {
@@ -18,6 +19,42 @@ describe('NODE_DEBUG=vfio-cdx', function () {
     assert.match(r.stderr, /ioctl VFIO_DEVICE_RESET cdx-00:00 fd=\d+ -> 0/);
     assert.match(r.stderr, /mmap cdx-00:00 region 1 fd=\d+ -> 0/);
     assert.match(r.stderr, /close \/dev\/vfio\/vfio fd=\d+ -> 0/);
+  });
+
+  it('traces the sysfs calls of list() and bind() too: every system call goes through the traced layer', function () {
+    const script = `const { CdxBus } = require(${JSON.stringify(path.join(__dirname, '..', '..', 'lib'))});
+      const { MockKernel } = require(${JSON.stringify(path.join(__dirname, '..', '..', 'lib', 'mock'))});
+      const bus = new CdxBus({ kernel: MockKernel.fixture() });
+      bus.list(); bus.bind('cdx-00:01');`;
+    const r = spawnSync(...nodeCommand(['-e', script]), { encoding: 'utf8', env: { ...process.env, NODE_DEBUG: 'vfio-cdx' } });
+    assert.equal(r.status, 0, r.stderr);
+    // list(): the directory, each device's attributes and links
+    assert.match(r.stderr, /VFIO-CDX \d+: scandir \/sys\/bus\/cdx\/devices fd=-1 -> \d+/);
+    assert.match(r.stderr, /read \/sys\/bus\/cdx\/devices\/cdx-00:00\/vendor fd=-1 -> \d+/);
+    assert.match(r.stderr, /readlink \/sys\/bus\/cdx\/devices\/cdx-00:01\/driver fd=-1 -> -ENOENT/);
+    // bind(): driver_override, then the driver's bind file, which reports the probe
+    assert.match(r.stderr, /write \/sys\/bus\/cdx\/devices\/cdx-00:01\/driver_override fd=-1 -> 8/);
+    assert.match(r.stderr, /write \/sys\/bus\/cdx\/drivers\/vfio-cdx\/bind fd=-1 -> 9/);
+  });
+
+  it('a trace hook set with setTrace() sees the same sysfs calls, in order', function () {
+    const calls: string[] = [];
+    native().setTrace((syscall, request, target) => calls.push(`${syscall} ${request}${target}`));
+    try {
+      const bus = new CdxBus({ kernel: MockKernel.fixture() });
+      bus.list();
+      bus.bind('cdx-00:01');
+    } finally {
+      native().setTrace(null);
+    }
+    const at = (call: string) => {
+      const i = calls.indexOf(call);
+      assert.ok(i >= 0, `${call} not traced:\n${calls.join('\n')}`);
+      return i;
+    };
+    assert.ok(at('scandir /sys/bus/cdx/devices') < at('read /sys/bus/cdx/devices/cdx-00:00/vendor'));
+    assert.ok(at('write /sys/bus/cdx/devices/cdx-00:01/driver_override') <
+      at('write /sys/bus/cdx/drivers/vfio-cdx/bind'));
   });
 });
 

@@ -5,10 +5,11 @@ import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { readdirSync, readlinkSync } from 'node:fs';
 import { CdxBus, Device, DmaBuffer, Dma, Mapping, Msi, MsiVector, Region, BusMaster, SystemKernel, Kernel, VfioError } from '../../lib';
-import { MOCK_PROFILES, MockDevice, MockKernel, type MockDeviceSpec } from '../../lib/mock';
+import { FAULT_OPS, MOCK_PROFILES, MockDevice, MockKernel, type MockDeviceSpec } from '../../lib/mock';
 import { RawKernel, struct } from '../../lib/raw';
 import { canCollect, collect } from '../helpers/gc';
 import { nodeCommand } from '../helpers/node-exec';
+import { WHERE_GC, describeWhen } from '../helpers/pending';
 
 const LIB = path.join(__dirname, '..', '..', 'lib');
 
@@ -85,6 +86,10 @@ describe('one list of mock profiles', function () {
   it('MOCK_PROFILES (TypeScript, the CLI, the fuzzer) is exactly the native mock\'s profile list', function () {
     assert.deepEqual([...MOCK_PROFILES], MockKernel.schema.profiles);
   });
+
+  it('FAULT_OPS (the FaultTarget keys) is exactly the native mock\'s fault operations', function () {
+    assert.deepEqual([...FAULT_OPS], MockKernel.schema.faultOps);
+  });
 });
 
 describe('issue 7.3: injected errno values', function () {
@@ -111,7 +116,7 @@ describe('issue 7.3: injected errno values', function () {
   });
 });
 
-(canCollect ? describe : describe.skip)('issue 7.4: MSI and garbage collection', function () {
+describeWhen(canCollect, 'issue 7.4: MSI and garbage collection', WHERE_GC, function () {
   it('close() with MSI enabled releases the device: after GC every region memfd of the mock is closed', async function () {
     const before = mockMemfds();
     (() => {

@@ -18,6 +18,7 @@ function runWorker(code: string, workerData: unknown): Worker {
 
 import { setImmediate as turn } from 'node:timers/promises';
 import { canCollect, collect } from '../helpers/gc';
+import { WHERE_GC, describeWhen } from '../helpers/pending';
 
 describe('worker_threads', function () {
   it('a worker drives a device of a mock kernel made by the main thread', async function () {
@@ -100,7 +101,7 @@ describe('worker_threads', function () {
   });
 });
 
-(canCollect ? describe : describe.skip)('garbage collection', function () {
+describeWhen(canCollect, 'garbage collection', WHERE_GC, function () {
   it('a device reclaimed by GC is closed, with a VFIO_CDX_UNCLOSED warning', async function () {
     const kernel = MockKernel.fixture({ bound: true });
     const warnings: Error[] = [];
