@@ -10,7 +10,8 @@
 #      essential packages and apt, no compiler, no python, no git, no rsync, no qemu.
 #   2. What a CI machine has before .ci/run starts, and nothing more: Node.js and npm as this
 #      machine's nodejs package installed them (the registry's binaries; Node's headers in
-#      /usr/include/node), npm's `nodedir=/usr`, and a clone of the repository at COMMIT.
+#      /usr/include/node), npm's `nodedir=/usr`, the machine's Debian suites (bookworm,
+#      -updates, -security), and a clone of the repository at COMMIT.
 #   3. chroot, with /proc, /sys and /dev mounted, and run `CI=true bash .ci/run` there.
 #      The kernel-build and Node caches start empty inside the root, as on a fresh machine.
 #
@@ -50,6 +51,13 @@ for f in /etc/npmrc /usr/etc/npmrc /etc/ssl/certs/ca-certificates.crt; do
   if [ -f "$f" ]; then mkdir -p "$ROOT$(dirname "$f")"; cp "$f" "$ROOT$f"; fi
 done
 cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
+# The machine's Debian suites, as a fresh machine of this kind has them: debootstrap writes only
+# "bookworm main", but the machine also has bookworm-updates and bookworm-security (where
+# linux-source-6.12, which the VM tier builds, comes from).
+if [ -f /etc/apt/sources.list.d/debian.sources ]; then
+  cp /etc/apt/sources.list.d/debian.sources "$ROOT/etc/apt/sources.list.d/debian.sources"
+  [ ! -f "$ROOT/etc/apt/sources.list" ] || mv "$ROOT/etc/apt/sources.list" "$ROOT/etc/apt/sources.list.debootstrap"
+fi
 echo "ci-root: packages in the root: $(chroot "$ROOT" dpkg-query -W -f='${Package}\n' | wc -l)" \
   "(no compiler: $(chroot "$ROOT" sh -c 'command -v g++ || echo none'); no git: $(chroot "$ROOT" sh -c 'command -v git || echo none'))"
 
