@@ -30,32 +30,5 @@
       "cflags": ["-Wall", "-Wextra", "-fvisibility=hidden"],
       "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti", "-Wall", "-Wextra", "-fvisibility=hidden"]
     }
-  ],
-  "conditions": [
-    # The benchmark's C side (npm run bench, npm run bench:pmd): a second addon, built only where
-    # its sources are (a clone of the repository, never the npm package), into build/bench/.
-    # node-gyp's make generator also copies it to build/Release/; node-gyp-build and prebuildify
-    # take the first .node there in name order, which stays vfio_cdx.node ('.' sorts before '_').
-    # It reaches the library's kernel and device models through src-native/bench_hooks.h only.
-    ["<!(node -p \"+require('fs').existsSync('bench/native/bench_addon.cc')\")==1", {
-      "targets": [
-        {
-          "target_name": "vfio_cdx_bench",
-          "product_dir": "<(module_root_dir)/build/bench",
-          "sources": [
-            "bench/native/bench_addon.cc",
-            "bench/native/bench_loops.cc",
-            "bench/native/msi_stages.cc",
-            "bench/native/pmd_ref.cc"
-          ],
-          "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "src-native"],
-          "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED", "NAPI_CPP_EXCEPTIONS"],
-          "cflags!": ["-fno-exceptions"],
-          "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17"],
-          "cflags": ["-Wall", "-Wextra", "-fvisibility=hidden"],
-          "cflags_cc": ["-std=c++17", "-fexceptions", "-Wall", "-Wextra", "-fvisibility=hidden"]
-        }
-      ]
-    }]
   ]
 }

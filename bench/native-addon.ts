@@ -1,5 +1,5 @@
 /**
- * The bench-only addon (build/bench/vfio_cdx_bench.node, binding.gyp's second target): the C
+ * The bench-only addon (bench/build/Release/vfio_cdx_bench.node, bench/binding.gyp): the C
  * side of `npm run bench` and `npm run bench:pmd`. It is built from the repository only and never
  * shipped; it reaches the library's kernel and lnic model through their C hooks
  * (src-native/bench_hooks.h), handed over as tagged Externals.
@@ -7,8 +7,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-/** Where node-gyp puts it (binding.gyp: product_dir). */
-export const BENCH_ADDON = path.join(__dirname, '..', '..', 'build', 'bench', 'vfio_cdx_bench.node');
+/**
+ * Where `npm run build:bench` puts it: its own build directory, so that it never sits in the
+ * library's build/Release, where node-gyp-build and prebuildify take the first *.node they list.
+ */
+export const BENCH_ADDON = path.join(__dirname, '..', '..', 'bench', 'build', 'Release', 'vfio_cdx_bench.node');
+
+let loaded: BenchAddon | undefined;  // per thread: module state is per environment
 
 /** What the C reference driver needs of a port (see LnicPort.exportState). */
 export interface CPortOptions {
@@ -55,9 +60,13 @@ export function haveBenchAddon(): boolean {
  */
 export function benchAddon(): BenchAddon {
   if (!haveBenchAddon()) {
-    throw Object.assign(new Error(`the bench addon is not built (${BENCH_ADDON}): run \`npx node-gyp rebuild\` in the repository`),
+    throw Object.assign(new Error(`the bench addon is not built (${BENCH_ADDON}): run \`npm run build:bench\` in the repository`),
       { code: 'ERR_VFIO_NO_BENCH_ADDON' });
   }
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
-  return require(BENCH_ADDON) as BenchAddon;
+  if (loaded === undefined) {
+    const m = { exports: {} as BenchAddon };
+    process.dlopen(m, BENCH_ADDON);
+    loaded = m.exports;
+  }
+  return loaded;
 }

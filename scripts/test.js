@@ -61,6 +61,26 @@ if (runs.length === 0) {
   process.exit(2);
 }
 
+// The bench-only addon (bench/binding.gyp) that the C-vs-JS pmd test needs: built here when it is
+// missing, as `npm ci` builds only the library's. Not under PREBUILDS_ONLY=1 (the arm64 tier), where
+// the test is skipped because a host build cannot load there.
+const benchAddon = path.join(root, 'bench', 'build', 'Release', 'vfio_cdx_bench.node');
+const fs = require('node:fs');
+if (process.env.PREBUILDS_ONLY !== '1' && fs.existsSync(path.join(root, 'bench', 'binding.gyp')) && !fs.existsSync(benchAddon)) {
+  process.stdout.write('building the bench addon (bench/binding.gyp)\n');
+  const gyp = require.resolve('node-gyp/bin/node-gyp.js', { paths: [root] });
+  // Node's own headers, never a download: npm's nodedir when npm runs this, else this Node's prefix.
+  const prefix = path.dirname(path.dirname(process.execPath));
+  const nodedir = process.env.npm_config_nodedir ||
+    (fs.existsSync(path.join(prefix, 'include', 'node', 'node_api.h')) ? prefix : undefined);
+  const b = spawnSync(process.execPath, [gyp, 'rebuild', '-C', 'bench', ...(nodedir ? [`--nodedir=${nodedir}`] : [])],
+    { cwd: root, stdio: 'inherit' });
+  if (b.status !== 0) {
+    process.stderr.write('building the bench addon failed\n');
+    process.exit(1);
+  }
+}
+
 const total = { passed: 0, failed: 0, skipped: 0 };
 const summary = [];
 let bad = false;

@@ -94,7 +94,7 @@ describe('the C reference driver and the JavaScript driver (bench/native/pmd_ref
     // Under PREBUILDS_ONLY=1 (scripts/test-arm64.sh) build/ is this machine's, not the test Node's.
     // Anywhere else a clone's `npm ci` has built the bench addon: a missing one fails here, loudly.
     if (process.env.PREBUILDS_ONLY === '1') this.skip();
-    assert.ok(haveBenchAddon(), 'the bench addon (build/bench/vfio_cdx_bench.node) is built: run `npx node-gyp rebuild`');
+    assert.ok(haveBenchAddon(), 'the bench addon (bench/build/Release/vfio_cdx_bench.node) is built: run `npm run build:bench`');
   });
 
   // Forwards generator traffic (MAC swap) for `iterations` bursts of 8 with one driver and
