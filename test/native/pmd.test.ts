@@ -192,14 +192,16 @@ describe('examples/l2fwd.ts', function () {
     const poll = await runL2fwd({ mode: 'poll', pps: 0, frames: 20000, seconds: 0, report: quiet });
     assert.ok(poll.frames >= 20000);
     assert.equal(poll.sleeps, 0);
-    // A slow generator leaves the ring empty most of the time: the worker sleeps on the RX
-    // interrupt and is woken by it. A lost wakeup would leave it asleep, and this test hanging.
+    // A slow generator leaves the ring empty most of the time, so the worker sleeps on the RX
+    // interrupt and is woken by it; a lost wakeup would leave it asleep and this test hanging.
+    // How often it sleeps depends on how fast this machine polls (under qemu-user a poll can take
+    // longer than the gap between frames), so only what holds at any speed is asserted here; the
+    // deterministic switching test is lnic.test.ts's "armRx() then disarmRx()".
     const irq = await runL2fwd({ mode: 'irq', pps: 20000, frames: 2000, seconds: 0, ttl: true, report: quiet });
     assert.ok(irq.frames >= 2000);
-    assert.ok(irq.wakeups > 0 && irq.wakeups <= irq.sleeps);
-    // Adaptive: frames every 200 µs, far apart for a poll loop: it goes to sleep between them.
+    assert.ok(irq.wakeups <= irq.sleeps);
     const adaptive = await runL2fwd({ mode: 'adaptive', pps: 5000, frames: 1000, seconds: 0, report: quiet });
     assert.ok(adaptive.frames >= 1000);
-    assert.ok(adaptive.sleeps > 0 && adaptive.wakeups > 0);
+    assert.ok(adaptive.wakeups <= adaptive.sleeps);
   });
 });
