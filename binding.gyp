@@ -7,6 +7,7 @@
         "src-native/addon.cc",
         "src-native/dma_space.cc",
         "src-native/cdx_sysfs.cc",
+        "src-native/iommu_backend.cc",
         "src-native/iommufd_session.cc",
         "src-native/linux_kernel.cc",
         "src-native/mapping.cc",

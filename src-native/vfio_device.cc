@@ -42,60 +42,12 @@ std::unique_ptr<Device> Device::Open(std::shared_ptr<VfioContext> ctx, const std
                      name + " is bound to " + *driver + ", not vfio-cdx: unbind it and bind it to vfio-cdx");
   }
 
-  std::string vfio_dev = sysfs.VfioDev(name);
-  bool cdev_ready = !vfio_dev.empty() && sys.TryStat("/dev/vfio/devices/" + vfio_dev) == 0 &&
-                    sys.TryStat("/dev/iommu") == 0;
-  if (path == OpenPath::kCdev && !cdev_ready) {
-    throw UsageError("ERR_VFIO_NO_CDEV",
-                     name + " has no VFIO cdev (/dev/vfio/devices/" + (vfio_dev.empty() ? "vfioN" : vfio_dev) +
-                         " or /dev/iommu missing: the kernel needs CONFIG_VFIO_DEVICE_CDEV and CONFIG_IOMMUFD, and "
-                         "no-IOMMU devices never get one)");
-  }
-  if (path == OpenPath::kCdev || (path == OpenPath::kAuto && cdev_ready)) {
-    dev->OpenCdevPath(vfio_dev);
-  } else {
-    dev->OpenGroupPath();
-  }
+  dev->backend_ = ChooseIommuBackend(*dev->ctx_, name, path);
+  dev->path_ = dev->backend_->path();
+  dev->fd_ = dev->backend_->OpenDevice(name);
+  dev->node_ = dev->backend_->node();
   dev->ReadInfo();
   return dev;
-}
-
-void Device::OpenGroupPath() {
-  path_ = OpenPath::kGroup;
-  int number = CdxSysfs(ctx_->sys()).IommuGroup(name_);
-  std::string number_text = std::to_string(number);
-  // A real IOMMU group has the node /dev/vfio/N; a no-IOMMU group made by VFIO
-  // for a device without an IOMMU has /dev/vfio/noiommu-N (K-GROUP-7).
-  std::string node = "/dev/vfio/" + number_text;
-  bool noiommu = false;
-  if (sys().TryStat(node) == -ENOENT) {
-    std::string alt = "/dev/vfio/noiommu-" + number_text;
-    if (sys().TryStat(alt) == 0) {
-      node = alt;
-      noiommu = true;
-    }
-  }
-  group_ = ctx_->GroupFor(node, number, noiommu);
-  fd_ = group_->OpenDevice(name_);
-  node_ = node;
-  if (auto space = group_->container()->dma()) space->RangesChanged();
-}
-
-void Device::OpenCdevPath(const std::string& vfio_dev) {
-  path_ = OpenPath::kCdev;
-  node_ = "/dev/vfio/devices/" + vfio_dev;
-  UniqueFd fd(ctx_->sys(), sys().Open(node_, O_RDWR | O_CLOEXEC), name_);
-  iommufd_ = ctx_->Iommufd();
-  abi::vfio_device_bind_iommufd bind{};
-  bind.argsz = sizeof bind;
-  bind.iommufd = iommufd_->fd();
-  sys().Ioctl(fd.get(), abi::VFIO_DEVICE_BIND_IOMMUFD, reinterpret_cast<uintptr_t>(&bind), name_);
-  abi::vfio_device_attach_iommufd_pt attach{};
-  attach.argsz = sizeof attach;
-  attach.pt_id = iommufd_->ioas_id();
-  sys().Ioctl(fd.get(), abi::VFIO_DEVICE_ATTACH_IOMMUFD_PT, reinterpret_cast<uintptr_t>(&attach), name_);
-  iommufd_->dma()->RangesChanged();
-  fd_ = std::move(fd);
 }
 
 void Device::ReadInfo() {
@@ -280,14 +232,7 @@ void Device::DisableMsi() {
 
 std::shared_ptr<DmaSpace> Device::dma_space() {
   CheckOpen("dma");
-  if (iommufd_) return iommufd_->dma();
-  if (group_->noiommu()) {
-    throw UsageError("ERR_VFIO_NO_IOMMU_DMA",
-                     name_ + " is in a no-IOMMU group: there is no IOMMU to translate DMA, so no IOVA can be "
-                             "given. (DPDK uses physical addresses from /proc/self/pagemap there, which needs "
-                             "CAP_SYS_ADMIN and pinned memory; this library does not pretend to translate.)");
-  }
-  return group_->container()->dma();
+  return backend_->dma(name_);
 }
 
 std::shared_ptr<DmaBufferCore> Device::AllocDma(uint64_t size, bool hugepages) {
@@ -319,8 +264,7 @@ void Device::Close(bool notify) {
   for (auto& m : mappings_) m->Unmap(notify);
   mappings_.clear();
   fd_.Reset();
-  group_.reset();
-  iommufd_.reset();
+  backend_.reset();
 }
 
 }  // namespace vfiocdx

@@ -1,10 +1,10 @@
 // vfio_device.h — an open vfio-cdx device.
 //
-// Owns: the device fd, every MappingCore made from it, and a share of what the
-// open path needed (the Group and its Container, or the iommufd session).
+// Owns: the device fd, every MappingCore made from it, and its IommuBackend
+// (a share of the Group and its Container, or of the iommufd session).
 // Close() unmaps every mapping (detaching JS buffers first when `notify`),
 // closes the device fd — the kernel resets the device on its last close — and
-// then drops the shares, so the group/container/iommufd close after the device.
+// then drops the backend, so the group/container/iommufd close after the device.
 // Thread: the JS thread of the environment that opened it.
 #pragma once
 
@@ -16,16 +16,13 @@
 
 #include "abi.h"
 #include "dma_buffer.h"
-#include "iommufd_session.h"
+#include "iommu_backend.h"
 #include "live_count.h"
 #include "mapping.h"
 #include "sys.h"
 #include "vfio_context.h"
-#include "vfio_group.h"
 
 namespace vfiocdx {
-
-enum class OpenPath { kAuto, kGroup, kCdev };
 
 struct RegionInfo {
   uint32_t index;
@@ -44,10 +41,10 @@ class Device {
   const std::string& name() const { return name_; }
   bool closed() const { return !fd_.valid(); }
   OpenPath path() const { return path_; }
-  int group_number() const { return group_ ? group_->number() : -1; }
+  int group_number() const { return backend_ ? backend_->group_number() : -1; }
   // The kernel's PAGE_SIZE (Kernel::PageSize): the unit of mapping offsets and lengths.
   size_t page_size() const { return sys().kernel().PageSize(); }
-  bool noiommu() const { return group_ && group_->noiommu(); }
+  bool noiommu() const { return backend_ && backend_->noiommu(); }
   const std::string& node() const { return node_; }
   const std::shared_ptr<Kernel>& shared_kernel() const { return ctx_->sys()->shared_kernel(); }
   int fd() const;
@@ -87,8 +84,6 @@ class Device {
  private:
   LiveCount<Device> live_;
   Device(std::shared_ptr<VfioContext> ctx, std::string name) : ctx_(std::move(ctx)), name_(std::move(name)) {}
-  void OpenGroupPath();
-  void OpenCdevPath(const std::string& vfio_dev);
   void ReadInfo();
   RegionInfo ReadRegionInfo(uint32_t index);
   void CheckOpen(const char* what) const;
@@ -99,9 +94,8 @@ class Device {
   OpenPath path_ = OpenPath::kGroup;
   std::string node_;
   // Destruction order is the reverse of declaration: mappings, then the device
-  // fd, then the group / iommufd shares.
-  std::shared_ptr<Group> group_;
-  std::shared_ptr<IommufdSession> iommufd_;
+  // fd, then the backend (group / container / iommufd shares).
+  std::unique_ptr<IommuBackend> backend_;
   UniqueFd fd_;
   std::vector<std::shared_ptr<MappingCore>> mappings_;
   std::vector<std::shared_ptr<DmaBufferCore>> dma_buffers_;
