@@ -108,11 +108,14 @@ export interface NativeKernelHandle {
   busReset(name: string): void;
   busRemove(name: string): void;
   busRescan(): void;
-  // mock control
-  mockToken(): string;
-  mockAddDevice(spec: object): void;
-  mockRegion(device: string, instance: number, index: number): ArrayBuffer;
-  mockStatus(device: string): {
+}
+
+/** A mock kernel's control side (src-native/napi_mock_control.cc): what tests do to the mock. */
+export interface NativeMockControl {
+  token(): string;
+  addDevice(spec: object): void;
+  region(device: string, instance: number, index: number): ArrayBuffer;
+  status(device: string): {
     exists: boolean;
     instance: number;
     busMaster: boolean;
@@ -123,17 +126,17 @@ export interface NativeKernelHandle {
     numRegions: number;
     dmaErrors: number;
   };
-  mockRaiseMsi(device: string, vector: number): number;
-  mockDmaRead(device: string, iova: bigint, buffer: Uint8Array): number;
-  mockDmaWrite(device: string, iova: bigint, buffer: Uint8Array): number;
-  mockDeviceNames(): string[];
-  mockInjectFault(fault: object): void;
-  mockClearFaults(): void;
-  mockSetCapSysRawio(on: boolean): void;
-  mockSetTracing(on: boolean): void;
-  mockTakeTrace(): Array<{ op: string; name: string; fd: number; result: number }>;
-  mockOpenObjects(): number;
-  mockConfig(): Record<string, unknown>;
+  raiseMsi(device: string, vector: number): number;
+  dmaRead(device: string, iova: bigint, buffer: Uint8Array): number;
+  dmaWrite(device: string, iova: bigint, buffer: Uint8Array): number;
+  deviceNames(): string[];
+  injectFault(fault: object): void;
+  clearFaults(): void;
+  setCapSysRawio(on: boolean): void;
+  setTracing(on: boolean): void;
+  takeTrace(): Array<{ op: string; name: string; fd: number; result: number }>;
+  openObjects(): number;
+  config(): Record<string, unknown>;
 }
 
 /** The control side of an lnic device model (src-native/napi_lnic.cc). */
@@ -161,7 +164,9 @@ export interface NativeAddon {
     configKeys: string[]; deviceKeys: string[]; regionKeys: string[]; faultKeys: string[];
   };
   attachMockKernel(token: string): NativeKernelHandle;
-  lnicControl(kernel: NativeKernelHandle, device: string): NativeLnicControl;
+  /** The control side of a mock kernel's handle (ERR_INVALID_ARG_VALUE for the system kernel). */
+  mockControl(kernel: NativeKernelHandle): NativeMockControl;
+  lnicControl(control: NativeMockControl, device: string): NativeLnicControl;
   abi: AbiTable;
   /** C hooks for native code of another addon in this process (src-native/bench_hooks.h). */
   _hooks: { kernel(kernel: NativeKernelHandle): unknown };

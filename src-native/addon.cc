@@ -3,7 +3,7 @@
 // Everything the addon keeps lives in the environment's instance data
 // (AddonData), so the main thread and every worker have their own state and
 // their own event loop; nothing native is global except the registry that lets
-// a worker find a mock kernel made by another thread (napi_kernel.cc).
+// a worker find a mock kernel made by another thread (napi_mock_control.cc).
 #include <napi.h>
 #include <fcntl.h>
 #include <sys/eventfd.h>
@@ -16,6 +16,7 @@
 #include "napi_device.h"
 #include "napi_kernel.h"
 #include "napi_lnic.h"
+#include "napi_mock_control.h"
 #include "napi_mapping.h"
 #include "napi_util.h"
 
@@ -74,15 +75,18 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   data->kernel_ctor = Napi::Persistent(NativeKernel::Define(env));
   data->device_ctor = Napi::Persistent(NativeDevice::Define(env));
   data->mapping_ctor = Napi::Persistent(NativeMapping::Define(env));
+  data->mock_control_ctor = Napi::Persistent(NativeMockControl::Define(env));
 
   exports.Set("NativeKernel", data->kernel_ctor.Value());
   exports.Set("NativeDevice", data->device_ctor.Value());
   exports.Set("NativeMapping", data->mapping_ctor.Value());
+  exports.Set("NativeMockControl", data->mock_control_ctor.Value());
   exports.Set("setup", Napi::Function::New(env, Setup, "setup"));
   exports.Set("setTrace", Napi::Function::New(env, SetTrace, "setTrace"));
   exports.Set("systemKernel", Napi::Function::New(env, SystemKernel, "systemKernel"));
   exports.Set("createMockKernel", Napi::Function::New(env, CreateMockKernel, "createMockKernel"));
   exports.Set("attachMockKernel", Napi::Function::New(env, AttachMockKernel, "attachMockKernel"));
+  exports.Set("mockControl", Napi::Function::New(env, MockControl, "mockControl"));
   exports.Set("mockSchema", Napi::Function::New(
                                 env, [](const Napi::CallbackInfo& info) -> Napi::Value { return MockSchema(info.Env()); },
                                 "mockSchema"));

@@ -1,7 +1,8 @@
 // napi_device.h — the JS face of an open vfio-cdx Device.
 //
-// Owns: the Device (and through it the device fd, its mappings and its group /
-// container / iommufd shares). close() and the environment's teardown both go
+// Owns: the Device (and through it the device fd, its mappings and its IOMMU
+// backend) and the MsiDelivery of its interrupts (napi_msi.h). DMA buffers reach JS
+// through napi_dma_buffer.h. close() and the environment's teardown both go
 // through CloseHandles(); a device only reclaimed by GC is closed by the
 // TypeScript layer's FinalizationRegistry (with a warning) or, last, here in
 // the destructor. close() frees the Device object itself, so a closed device holds only its
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "mapping.h"
+#include "napi_msi.h"
 #include "vfio_device.h"
 
 namespace vfiocdx {
@@ -54,32 +56,17 @@ class NativeDevice : public Napi::ObjectWrap<NativeDevice> {
   // Whether this device is open on `kernel` under `name` (for CdxBus's "open here" checks).
   const std::string& name() const { return name_; }
   bool OpenOn(const Kernel* kernel) const { return device_ && !device_->closed() && device_->shared_kernel().get() == kernel; }
-  // Called from a vector's uv_poll callback on the JS thread.
-  void DeliverMsi(uint32_t vector, uint64_t count);
   // Closes everything; `notify` detaches JS buffers (JS thread only, never at teardown).
   void CloseHandles(bool notify);
 
- public:
-  struct VectorPoll;  // public for the uv callbacks in napi_device.cc
-
  private:
   Device& device(const char* what);
-  VectorPoll* Vector(const Napi::CallbackInfo& info);
-  void StopPolls();  // uv_close every vector's poll handle (before its eventfd closes)
-  // The MSI callback is held strongly only while some vector is watched and ref'd: like a libuv
-  // handle, an active ref'd poll keeps its owner alive; otherwise the JS Device holds the callback
-  // and the whole device stays collectable.
-  void UpdateCallbackStrength();
+  uint32_t MsiVector(const Napi::CallbackInfo& info);
 
   std::string name_;
   // Null once closed: close() frees the Device and everything it owned, not the GC.
   std::unique_ptr<Device> device_;
-  // MSI delivery: one uv_poll per vector on this environment's loop. Each
-  // VectorPoll is freed by its uv_close callback; `polls_` only points at them.
-  std::vector<VectorPoll*> polls_;
-  Napi::FunctionReference msi_callback_;  // weak unless UpdateCallbackStrength() made it strong
-  bool callback_strong_ = false;
-  std::unique_ptr<Napi::AsyncContext> msi_async_;
+  MsiDelivery msi_;
   AddonData* data_ = nullptr;  // null once unregistered (closed or environment torn down)
 };
 

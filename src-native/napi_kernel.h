@@ -2,8 +2,9 @@
 //
 // Owns: a share of the Kernel (a MockKernel is shared by every environment
 // that attached to it and by the ArrayBuffers of its device-side views).
-// Offers the raw seam operations (vfio-cdx/raw), device open, and, for a mock,
-// its control side. Thread: the JS thread of its environment.
+// Offers the raw seam operations (vfio-cdx/raw), device open and the CDX bus.
+// A mock's control side is NativeMockControl (napi_mock_control.h).
+// Thread: the JS thread of its environment.
 #pragma once
 
 #include <napi.h>
@@ -14,7 +15,6 @@
 
 #include "cdx_sysfs.h"
 #include "kernel.h"
-#include "mock/mock_kernel.h"
 
 namespace vfiocdx {
 
@@ -56,36 +56,15 @@ class NativeKernel : public Napi::ObjectWrap<NativeKernel> {
   Napi::Value BusWrite(const Napi::CallbackInfo& info);
   Napi::Value BusRescan(const Napi::CallbackInfo& info);
 
-  // mock control side
-  Napi::Value MockToken(const Napi::CallbackInfo& info);
-  Napi::Value MockAddDevice(const Napi::CallbackInfo& info);
-  Napi::Value MockRegion(const Napi::CallbackInfo& info);
-  Napi::Value MockStatus(const Napi::CallbackInfo& info);
-  Napi::Value MockDeviceNames(const Napi::CallbackInfo& info);
-  Napi::Value MockInjectFault(const Napi::CallbackInfo& info);
-  Napi::Value MockClearFaults(const Napi::CallbackInfo& info);
-  Napi::Value MockSetCapSysRawio(const Napi::CallbackInfo& info);
-  Napi::Value MockSetTracing(const Napi::CallbackInfo& info);
-  Napi::Value MockTakeTrace(const Napi::CallbackInfo& info);
-  Napi::Value MockOpenObjects(const Napi::CallbackInfo& info);
-  Napi::Value MockConfig(const Napi::CallbackInfo& info);
-  Napi::Value MockRaiseMsi(const Napi::CallbackInfo& info);
-  Napi::Value MockDmaRead(const Napi::CallbackInfo& info);
-  Napi::Value MockDmaWrite(const Napi::CallbackInfo& info);
-
   const std::shared_ptr<Kernel>& kernel() const { return kernel_; }
 
  private:
-  mock::MockKernel& Mock(const Napi::CallbackInfo& info);
   std::vector<std::string> OpenHereNames(Napi::Env env) const;
   CdxSysfs Sysfs(Napi::Env env) const;
   std::shared_ptr<Kernel> kernel_;
-  std::shared_ptr<mock::MockKernel> mock_;
 };
 
-// Module functions: systemKernel(), createMockKernel(config, devices), attachMockKernel(token).
+// Module function systemKernel(): this environment's handle on the real kernel.
 Napi::Value SystemKernel(const Napi::CallbackInfo& info);
-Napi::Value CreateMockKernel(const Napi::CallbackInfo& info);
-Napi::Value AttachMockKernel(const Napi::CallbackInfo& info);
 
 }  // namespace vfiocdx

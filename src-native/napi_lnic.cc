@@ -9,7 +9,9 @@
 
 #include "bench_hooks.h"
 #include "mock/lnic_model.h"
+#include "mock/mock_kernel.h"
 #include "napi_kernel.h"
+#include "napi_mock_control.h"
 #include "napi_util.h"
 
 namespace vfiocdx {
@@ -29,6 +31,13 @@ const std::shared_ptr<Kernel>& KernelOf(const Napi::CallbackInfo& info, size_t i
     ThrowTypeError(info.Env(), "ERR_INVALID_ARG_TYPE", "expected a kernel handle");
   }
   return NativeKernel::Unwrap(info[i].As<Napi::Object>())->kernel();
+}
+
+const std::shared_ptr<mock::MockKernel>& MockOf(const Napi::CallbackInfo& info, size_t i) {
+  if (!info[i].IsObject() || !info[i].As<Napi::Object>().CheckTypeTag(&NativeMockControl::kTypeTag)) {
+    ThrowTypeError(info.Env(), "ERR_INVALID_ARG_TYPE", "expected a mock control handle");
+  }
+  return NativeMockControl::Unwrap(info[i].As<Napi::Object>())->mock();
 }
 
 [[noreturn]] void Gone(const std::string& device) {
@@ -255,8 +264,7 @@ void KRelease(void* ctx) { delete static_cast<KernelRef*>(ctx); }
 Napi::Value LnicControl(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return Guard(env, [&]() -> Napi::Value {
-    auto m = std::dynamic_pointer_cast<mock::MockKernel>(KernelOf(info, 0));
-    if (!m) ThrowTypeError(env, "ERR_INVALID_ARG_TYPE", "lnic control needs a mock kernel");
+    std::shared_ptr<mock::MockKernel> m = MockOf(info, 0);
     std::string device = ArgString(info, 1, "device");
     auto h = std::make_shared<LnicHolder>();
     h->kernel = m;

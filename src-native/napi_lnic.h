@@ -1,6 +1,6 @@
 // napi_lnic.h — JavaScript's handle on an lnic device model (vfio-cdx/mock: MockDevice.lnic).
 //
-// lnicControl(kernel, device) returns a plain object of functions bound to one LnicPort (a share
+// lnicControl(mockControl, device) returns a plain object of functions bound to one LnicPort (a share
 // of the model, mock/lnic_model.h) and to the MockKernel it belongs to, so the model's mutex
 // outlives every function. Each function holds its own share (freed by its finalizer), so any
 // of them may be kept alone. step() is a raw N-API callback: the stepped benchmark calls it once
@@ -11,7 +11,7 @@
 
 namespace vfiocdx {
 
-// lnicControl(kernel, device) → { setScheduler(mode, cpu), scheduler(), step(budget?, advanceNs?),
+// lnicControl(mockControl, device) → { setScheduler(mode, cpu), scheduler(), step(budget?, advanceNs?),
 //   counters(), setResetDelay(ns), setCapture(frames), takeCapture(), hooks() }
 Napi::Value LnicControl(const Napi::CallbackInfo& info);
 

@@ -155,4 +155,14 @@ std::string ArgString(const Napi::CallbackInfo& info, size_t i, const char* name
   return info[i].As<Napi::String>().Utf8Value();
 }
 
+// The bytes of a TypedArray or Buffer argument.
+std::pair<uint8_t*, size_t> BufferArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  if (!info[i].IsTypedArray()) {
+    ThrowTypeError(info.Env(), "ERR_INVALID_ARG_TYPE",
+                   std::string("The \"") + name + "\" argument must be a TypedArray or Buffer");
+  }
+  auto ta = info[i].As<Napi::TypedArray>();
+  return {static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset(), ta.ByteLength()};
+}
+
 }  // namespace vfiocdx

@@ -9,6 +9,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <utility>
 
 #include "sys.h"
 #include "vfio_context.h"
@@ -23,6 +24,7 @@ struct AddonData {
   Napi::FunctionReference kernel_ctor;
   Napi::FunctionReference device_ctor;
   Napi::FunctionReference mapping_ctor;
+  Napi::FunctionReference mock_control_ctor;
   Napi::FunctionReference sys_error;    // (errno, syscall, request, path) => VfioError
   Napi::FunctionReference usage_error;  // (code, message) => Error
   Napi::FunctionReference trace;        // NODE_DEBUG=vfio-cdx: (syscall, request, path, fd, result) => void
@@ -115,5 +117,7 @@ int32_t ArgI32(const Napi::CallbackInfo& info, size_t i, const char* name);
 uint64_t ArgU64(const Napi::CallbackInfo& info, size_t i, const char* name);
 bool ArgBool(const Napi::CallbackInfo& info, size_t i, const char* name);
 std::string ArgString(const Napi::CallbackInfo& info, size_t i, const char* name);
+// The bytes of a TypedArray or Buffer (ERR_INVALID_ARG_TYPE otherwise).
+std::pair<uint8_t*, size_t> BufferArg(const Napi::CallbackInfo& info, size_t i, const char* name);
 
 }  // namespace vfiocdx

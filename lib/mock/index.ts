@@ -18,7 +18,7 @@ import * as path from 'node:path';
 import { checkConstruct, checkKeys, errnoNumber, invalidArgType, invalidArgValue, invalidThis, kConstruct, outOfRange } from '../errors';
 import { checkDeviceName } from '../bus';
 import { Kernel } from '../kernel';
-import { native, type NativeKernelHandle, type NativeLnicControl } from '../native';
+import { native, type NativeKernelHandle, type NativeLnicControl, type NativeMockControl } from '../native';
 
 /**
  * Named kernel configurations, in the order the native mock defines them (`MockKernel.schema.profiles`
@@ -162,14 +162,14 @@ export interface MockCall {
 /** A mock kernel. Pass it to `new CdxBus({ kernel })`. */
 export class MockKernel extends Kernel {
   readonly kind = 'mock' as const;
-  readonly #k: NativeKernelHandle;
+  readonly #k: NativeMockControl;
   readonly #devices = new Map<string, MockDevice>();
 
   /** @internal Use {@link MockKernel.create}, {@link MockKernel.fixture} or {@link MockKernel.attach}. */
   constructor(token: unknown, handle: NativeKernelHandle) {
     checkConstruct(token, 'MockKernel');
     super(token, handle);
-    this.#k = handle;
+    this.#k = native().mockControl(handle);
   }
 
   static #check(self: unknown): asserts self is MockKernel {
@@ -225,19 +225,19 @@ export class MockKernel extends Kernel {
   /** Identifies this kernel for {@link MockKernel.attach} in a worker. */
   get token(): string {
     MockKernel.#check(this);
-    return this.#k.mockToken();
+    return this.#k.token();
   }
 
   /** The effective configuration (the profile plus overrides). */
   get config(): Readonly<Record<string, unknown>> {
     MockKernel.#check(this);
-    return this.#k.mockConfig();
+    return this.#k.config();
   }
 
   /** Names of the CDX devices that exist now. */
   get devices(): string[] {
     MockKernel.#check(this);
-    return this.#k.mockDeviceNames();
+    return this.#k.deviceNames();
   }
 
   /**
@@ -246,7 +246,7 @@ export class MockKernel extends Kernel {
    */
   addDevice(spec: MockDeviceSpec): void {
     MockKernel.#check(this);
-    this.#k.mockAddDevice(spec);
+    this.#k.addDevice(spec);
   }
 
   /**
@@ -257,7 +257,7 @@ export class MockKernel extends Kernel {
   device(name: string): MockDevice {
     MockKernel.#check(this);
     checkDeviceName(name);
-    const status = this.#k.mockStatus(name);
+    const status = this.#k.status(name);
     if (!status.exists) throw invalidArgValue('name', name, 'is not a device of this mock kernel');
     let d = this.#devices.get(name);
     if (d === undefined || instanceOf(d) !== status.instance) {
@@ -280,41 +280,41 @@ export class MockKernel extends Kernel {
       throw invalidArgType('fault', 'of type object', fault);
     }
     const errno = (fault as { errno?: unknown }).errno;
-    this.#k.mockInjectFault(typeof errno === 'string' ? { ...fault, errno: errnoNumber(errno) } : fault);
+    this.#k.injectFault(typeof errno === 'string' ? { ...fault, errno: errnoNumber(errno) } : fault);
   }
 
   /** Removes every injected fault. */
   clearFaults(): void {
     MockKernel.#check(this);
-    this.#k.mockClearFaults();
+    this.#k.clearFaults();
   }
 
   /** Whether the simulated caller holds CAP_SYS_RAWIO (needed for no-IOMMU groups). */
   set capSysRawio(on: boolean) {
     MockKernel.#check(this);
     if (typeof on !== 'boolean') throw invalidArgType('capSysRawio', 'of type boolean', on);
-    this.#k.mockSetCapSysRawio(on);
+    this.#k.setCapSysRawio(on);
   }
 
   /** Starts recording every seam call (see {@link takeTrace}). */
   startTrace(): void {
     MockKernel.#check(this);
-    this.#k.mockTakeTrace();
-    this.#k.mockSetTracing(true);
+    this.#k.takeTrace();
+    this.#k.setTracing(true);
   }
 
   /** Stops recording and returns the calls recorded since {@link startTrace}. */
   takeTrace(): MockCall[] {
     MockKernel.#check(this);
-    const calls = this.#k.mockTakeTrace();
-    this.#k.mockSetTracing(false);
+    const calls = this.#k.takeTrace();
+    this.#k.setTracing(false);
     return calls;
   }
 
   /** Emulated objects (fds and mappings) the mock holds now: 0 when nothing leaked. */
   openObjects(): number {
     MockKernel.#check(this);
-    return this.#k.mockOpenObjects();
+    return this.#k.openObjects();
   }
 }
 
@@ -342,13 +342,13 @@ let instanceOf: (d: MockDevice) => number;
 export class MockDevice {
   /** The device name, 'cdx-BB:DD'. */
   readonly name: string;
-  readonly #k: NativeKernelHandle;
+  readonly #k: NativeMockControl;
   readonly #instance: number;
   readonly #regions = new Map<number, Uint8Array>();
   #lnic: LnicControl | undefined;
 
   /** @internal */
-  constructor(token: unknown, k: NativeKernelHandle, name: string, instance: number) {
+  constructor(token: unknown, k: NativeMockControl, name: string, instance: number) {
     checkConstruct(token, 'MockDevice');
     this.#k = k;
     this.name = name;
@@ -360,10 +360,10 @@ export class MockDevice {
   }
 
   // The status of the device `self` is; throws for a wrong `this` and once the device is gone.
-  static #status(self: unknown): ReturnType<NativeKernelHandle['mockStatus']> {
+  static #status(self: unknown): ReturnType<NativeMockControl['status']> {
     if (typeof self !== 'object' || self === null || !(#k in self)) throw invalidThis('MockDevice');
     const d = self as MockDevice;
-    const s = d.#k.mockStatus(d.name);
+    const s = d.#k.status(d.name);
     // Removal in progress (the kernel's device_del has begun, e.g. `remove` blocked on an open fd)
     // still reaches this device; once it is gone, or replaced by a rescan, nothing does.
     if (s.instance !== d.#instance) throw deviceGone(d.name, s.instance !== 0);
@@ -379,7 +379,7 @@ export class MockDevice {
     if (typeof index !== 'number') throw invalidArgType('index', 'of type number', index);
     let r = this.#regions.get(index);
     if (r === undefined) {
-      r = new Uint8Array(this.#k.mockRegion(this.name, this.#instance, index));
+      r = new Uint8Array(this.#k.region(this.name, this.#instance, index));
       this.#regions.set(index, r);
     }
     return r;
@@ -428,7 +428,7 @@ export class MockDevice {
     if (!Number.isInteger(vector) || vector < 0 || vector > 0xffffffff) {
       throw outOfRange('vector', 'an integer >= 0', vector);
     }
-    const rc = this.#k.mockRaiseMsi(this.name, vector);
+    const rc = this.#k.raiseMsi(this.name, vector);
     if (rc === -errnoNumber('EINVAL')) throw outOfRange('vector', `below the device's MSI count`, vector);
     if (rc === -errnoNumber('ENODEV')) throw deviceGone(this.name, false);
     return rc === 0;
@@ -447,7 +447,7 @@ export class MockDevice {
       throw outOfRange('length', `an integer >= 0 and <= ${kMaxDma}`, length);
     }
     const out = new Uint8Array(length);
-    const rc = this.#k.mockDmaRead(this.name, iova, out);
+    const rc = this.#k.dmaRead(this.name, iova, out);
     return rc === 0 ? out : rc;
   }
 
@@ -460,7 +460,7 @@ export class MockDevice {
     MockDevice.#status(this);
     checkIova(iova);
     if (!(bytes instanceof Uint8Array)) throw invalidArgType('bytes', 'an instance of Uint8Array', bytes);
-    return this.#k.mockDmaWrite(this.name, iova, bytes);
+    return this.#k.dmaWrite(this.name, iova, bytes);
   }
 
   /**
@@ -477,7 +477,7 @@ export class MockDevice {
   /** False once this device was removed (even if a rescan made a new one of the same name). */
   get exists(): boolean {
     if (typeof this !== 'object' || this === null || !(#k in this)) throw invalidThis('MockDevice');
-    const s = this.#k.mockStatus(this.name);
+    const s = this.#k.status(this.name);
     return s.exists && s.instance === this.#instance;
   }
 }

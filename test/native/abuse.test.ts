@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { CdxBus, Device, Mapping } from '../../lib';
 import { MockKernel } from '../../lib/mock';
 import { RawKernel } from '../../lib/raw';
+import type { NativeKernelHandle, NativeMockControl } from '../../lib/native';
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const addon = require('node-gyp-build')(path.join(__dirname, '..', '..', '..')) as Record<string, any>;
@@ -59,8 +60,14 @@ describe('abuse: wrong receivers, wrong types, calls after close', function () {
     assert.throws(() => raw.mmap(3, -1n, 4096, 1, 1), { code: 'ERR_OUT_OF_RANGE' });
   });
 
-  it('mock control methods on the system kernel throw ERR_INVALID_THIS', function () {
-    assert.throws(() => addon.systemKernel().mockStatus('cdx-00:00'), { code: 'ERR_INVALID_THIS' });
+  it('the system kernel has no mock control side; control methods on any other object throw ERR_INVALID_THIS', function () {
+    const system = addon.systemKernel();
+    assert.throws(() => addon.mockControl(system), { code: 'ERR_INVALID_ARG_VALUE' });
+    assert.throws(() => addon.mockControl({} as NativeKernelHandle), { code: 'ERR_INVALID_ARG_TYPE' });
+    assert.equal('mockStatus' in system, false);
+    const ctor = (addon as unknown as { NativeMockControl: { prototype: NativeMockControl } }).NativeMockControl;
+    assert.throws(() => ctor.prototype.status.call(system, 'cdx-00:00'), { code: 'ERR_INVALID_THIS' });
+    assert.throws(() => new (ctor as unknown as new () => unknown)(), { code: 'ERR_ILLEGAL_CONSTRUCTOR' });
   });
 
   it('a CdxBus needs a Kernel', function () {
