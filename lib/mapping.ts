@@ -397,9 +397,11 @@ export class Mapping implements Disposable {
 
   // Reached when the fast path was not taken: a closed mapping, a bad
   // argument, native accessor mode, or a mapping too long for typed-array
-  // indexing. Throws the precise error, or does the access through the addon.
+  // indexing. The native accessor does the access or throws the precise error:
+  // argument checks and their messages live there only (napi_mapping.cc,
+  // ThrowAccessError), so both accessor modes throw the same error.
   #slow(offset: unknown, width: 1 | 2 | 4 | 8, write: boolean, value: unknown): number | bigint | undefined {
-    if (this.accessor !== 'native') this.#validate(offset, width, value, write);
+    this.#checkMapped();
     const n = (this.#n ??= this.#native.accessors());
     const off = offset as number;
     if (write) {
@@ -415,40 +417,6 @@ export class Mapping implements Disposable {
       case 2: return n.read16(off);
       case 4: return n.read32(off);
       default: return n.read64(off);
-    }
-  }
-
-  // The checks of the JS path, in the order the native accessors make them,
-  // so both modes throw the same error for the same mistake.
-  #validate(offset: unknown, width: number, value: unknown, write: boolean): void {
-    this.#checkMapped();
-    if (typeof offset !== 'number') throw invalidArgType('offset', 'of type number', offset);
-    if (!Number.isInteger(offset) || offset < 0 || offset > this.length - width) {
-      throw outOfRange('offset', `an integer >= 0 and <= ${this.length - width}`, offset);
-    }
-    if (offset % width !== 0) {
-      throw outOfRange('offset', `a multiple of ${width} (device memory takes naturally aligned accesses only)`,
-        offset);
-    }
-    if (!write) return;
-    if (!this.writable) {
-      // The same words as the native accessors' check (napi_mapping.cc).
-      throw Object.assign(new Error(`${this.#parent.name} region ${this.region} is read-only (mapped without PROT_WRITE)`),
-        { code: 'ERR_VFIO_READ_ONLY' });
-    }
-    if (width === 8) {
-      if (typeof value === 'bigint') {
-        if (BigInt.asUintN(64, value) !== value) throw outOfRange('value', '>= 0n and < 2n ** 64n', value);
-        return;
-      }
-      if (typeof value !== 'number') throw invalidArgType('value', 'of type bigint or number', value);
-      if (!Number.isSafeInteger(value) || value < 0) throw outOfRange('value', 'an integer >= 0 and <= 2 ** 53 - 1', value);
-      return;
-    }
-    if (typeof value !== 'number') throw invalidArgType('value', 'of type number', value);
-    const max = 2 ** (8 * width) - 1;
-    if (!Number.isInteger(value) || value < 0 || value > max) {
-      throw outOfRange('value', `an integer >= 0 and <= ${max}`, value);
     }
   }
 }

@@ -28,6 +28,11 @@ export const MOCK_PROFILES = ['linux-6.12', 'linux-6.12-iommufd', 'cdev', 'iommu
 /** One of {@link MOCK_PROFILES}. */
 export type MockProfile = (typeof MOCK_PROFILES)[number];
 
+/** The device models the native mock implements (`MockKernel.schema.models`, checked by a test). */
+export const MOCK_MODELS = ['cdx-test', 'axi-cdma', 'lnic'] as const;
+/** One of {@link MOCK_MODELS}. */
+export type MockModel = (typeof MOCK_MODELS)[number];
+
 /** One MMIO region of a mock device. */
 export interface MockRegionSpec {
   /** Size in bytes. Not a page multiple → vfio-cdx gives the region no MMAP flag. */
@@ -62,7 +67,7 @@ export interface MockDeviceSpec {
    * 'lnic': a simulated loopback NIC with descriptor rings (docs/lnic.md; control it with
    * {@link MockDevice.lnic}).
    */
-  model?: 'cdx-test' | 'axi-cdma' | 'lnic';
+  model?: MockModel;
   /** IOMMU group number (default: the next free one). */
   iommuGroup?: number;
   /** False: the controller refuses to clear bus mastering, so the feature is unsupported (ENOTTY). */
@@ -131,7 +136,7 @@ export type FaultOp = (typeof FAULT_OPS)[number];
 /** Which call an injected fault hits: exactly one of the {@link FAULT_OPS} keys. */
 export type FaultTarget =
   | { [K in Exclude<FaultOp, 'controller'>]: { [P in K]: string } }[Exclude<FaultOp, 'controller'>]
-  | { controller: 'reset' | 'set_master' | 'clear_master' | 'msi_enable' };
+  | { controller: (typeof CONTROLLER_OPS)[number] };
 
 /**
  * A failure to inject: the matching call returns `errno` instead of running,
@@ -150,6 +155,31 @@ export type FaultSpec = FaultTarget & {
   /** Only calls on this device. */
   device?: string;
 };
+
+/** The controller operations a `{ controller }` fault can fail (`MockKernel.schema.controllerOps`). */
+export const CONTROLLER_OPS = ['reset', 'set_master', 'clear_master', 'msi_enable'] as const;
+
+// The keys of each option type, listed so that the compiler rejects a list that misses or adds one
+// (`satisfies Record<keyof T, true>`), and a test compares each list with the native schema: the
+// TypeScript types and the native validation (src-native/mock_schema.cc) cannot drift apart.
+type KeyList<T> = Record<keyof Required<T>, true>;
+const keys = <T>(r: KeyList<T>) => Object.keys(r) as Array<keyof T>;
+/** The keys of {@link MockKernelOptions}, {@link MockDeviceSpec}, {@link MockRegionSpec} and of a fault spec
+ * besides its target (`MockKernel.schema.configKeys`, `deviceKeys`, `regionKeys`, `faultKeys`). */
+export const MOCK_SPEC_KEYS = {
+  config: keys<MockKernelOptions>({
+    profile: true, devices: true, pageSize: true, capSysRawio: true, iommufd: true, iommu: true, dtDmaRanges: true,
+    vfioContainer: true, vfioCdxDetachIoas: true, noiommuConfig: true, noiommuEnabled: true, cdxBus: true,
+    vfioCdxLoaded: true, dmaEntryLimit: true, memlockLimit: true, uid: true, gid: true,
+  }),
+  device: keys<MockDeviceSpec>({
+    bus: true, dev: true, vendorId: true, deviceId: true, subsystemVendorId: true, subsystemDeviceId: true,
+    classCode: true, revision: true, regions: true, msiCount: true, model: true, iommuGroup: true,
+    busMasterSupported: true, bound: true,
+  }),
+  region: keys<MockRegionSpec>({ size: true, readOnly: true, addr: true, init: true }),
+  fault: keys<Omit<FaultSpec, FaultOp>>({ errno: true, times: true, skip: true, device: true }),
+} as const;
 
 /** One seam call recorded by {@link MockKernel.startTrace}. */
 export interface MockCall {

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { readdirSync, readlinkSync } from 'node:fs';
 import { CdxBus, Device, DmaBuffer, Dma, Mapping, Msi, MsiVector, Region, BusMaster, SystemKernel, Kernel, VfioError } from '../../lib';
-import { FAULT_OPS, MOCK_PROFILES, MockDevice, MockKernel, type MockDeviceSpec } from '../../lib/mock';
+import { CONTROLLER_OPS, FAULT_OPS, MOCK_MODELS, MOCK_PROFILES, MOCK_SPEC_KEYS, MockDevice, MockKernel, type MockDeviceSpec } from '../../lib/mock';
 import { RawKernel, struct } from '../../lib/raw';
 import { canCollect, collect } from '../helpers/gc';
 import { nodeCommand } from '../helpers/node-exec';
@@ -82,13 +82,26 @@ describe('issue 7.2: worker.terminate() while the worker is inside a throwing na
   });
 });
 
-describe('one list of mock profiles', function () {
+describe('one schema of the mock: the TypeScript lists and types are the native validation\'s (mock_schema.cc)', function () {
   it('MOCK_PROFILES (TypeScript, the CLI, the fuzzer) is exactly the native mock\'s profile list', function () {
     assert.deepEqual([...MOCK_PROFILES], MockKernel.schema.profiles);
   });
 
   it('FAULT_OPS (the FaultTarget keys) is exactly the native mock\'s fault operations', function () {
     assert.deepEqual([...FAULT_OPS], MockKernel.schema.faultOps);
+  });
+
+  it('MOCK_MODELS and CONTROLLER_OPS are exactly the native models and controller operations', function () {
+    assert.deepEqual([...MOCK_MODELS], MockKernel.schema.models);
+    assert.deepEqual([...CONTROLLER_OPS], MockKernel.schema.controllerOps);
+  });
+
+  it('the keys of MockKernelOptions, MockDeviceSpec, MockRegionSpec and a fault spec are the keys the native mock accepts', function () {
+    const sorted = (a: readonly string[]) => [...a].sort();
+    assert.deepEqual(sorted(MOCK_SPEC_KEYS.config), sorted(MockKernel.schema.configKeys));
+    assert.deepEqual(sorted(MOCK_SPEC_KEYS.device), sorted(MockKernel.schema.deviceKeys));
+    assert.deepEqual(sorted(MOCK_SPEC_KEYS.region), sorted(MockKernel.schema.regionKeys));
+    assert.deepEqual(sorted(MOCK_SPEC_KEYS.fault), sorted(MockKernel.schema.faultKeys));
   });
 });
 
@@ -379,6 +392,34 @@ describe('issue 7.11: every public entry point either works or throws an error w
         if (typeof bad !== 'bigint') assert.throws(() => m.write64(0x100, bad as never), coded, String(typeof bad));
       }
     }
+  });
+
+  it('both accessor modes throw the same error (name, code, message) for the same mistake: one check, in the addon', function () {
+    using js = dev.regions[0]!.map();
+    using nat = dev.regions[0]!.map({ accessor: 'native' });
+    using ro = dev.regions[1]!.map();
+    using roNat = dev.regions[1]!.map({ accessor: 'native' });
+    const shape = (f: () => unknown) => {
+      try { f(); } catch (e) { const x = e as Error & { code?: string }; return `${x.name} ${x.code} ${x.message}`; }
+      return 'no error';
+    };
+    const bads: unknown[] = [4n, Symbol('x'), '4', null, undefined, {}, NaN, -4, 2, 0.5, 2 ** 53, 1e300, js.length];
+    let compared = 0;
+    for (const [a, b] of [[js, nat], [ro, roNat]] as const) {
+      for (const bad of bads) {
+        for (const call of [
+          (m: Mapping) => m.read16(bad as never), (m: Mapping) => m.read32(bad as never),
+          (m: Mapping) => m.read64(bad as never), (m: Mapping) => m.write8(bad as never, 1),
+          (m: Mapping) => m.write32(bad as never, 1), (m: Mapping) => m.write32(0x100, bad as never),
+          (m: Mapping) => m.write64(0x100, bad as never), (m: Mapping) => m.write16(0x100, bad as never),
+        ]) {
+          const x = shape(() => call(a)), y = shape(() => call(b));
+          assert.equal(x, y);
+          compared += x === 'no error' ? 0 : 1;
+        }
+      }
+    }
+    assert.ok(compared > 150, `${compared} errors compared`);
   });
 
   it('bad mock specs, DMA arguments and options are coded errors', function () {
