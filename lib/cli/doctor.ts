@@ -11,7 +11,7 @@
  * evidence it rests on, and what to do. The report is "usable" when nothing failed.
  * @internal
  */
-import { isDeviceName } from '../bus';
+import { CdxBus, isDeviceName, type CdxDeviceEntry } from '../bus';
 import { errnoName } from '../errors';
 import type { Kernel } from '../kernel';
 import { MockKernel } from '../mock';
@@ -152,25 +152,31 @@ function modeText(st: NativeStat): string {
   return `mode 0${(st.mode & 0o777).toString(8).padStart(3, '0')}, owner uid ${st.uid} gid ${st.gid}`;
 }
 
-function readDevices(sys: Sys): CdxDev[] {
+function readDevices(sys: Sys, bus: CdxBus): CdxDev[] {
   const names = (sys.dir(`${BUS}/devices`) ?? []).filter((n) => isDeviceName(n)).sort();
   // A device removed between the readdir and its reads is simply not listed.
-  return names.map((name) => readDevice(sys, name)).filter((d): d is CdxDev => d !== null);
+  return names.map((name) => readDevice(sys, bus, name)).filter((d): d is CdxDev => d !== null);
 }
 
-function readDevice(sys: Sys, name: string): CdxDev | null {
+// The device's driver, override, group and cdev as the library reads them (CdxSysfs, through
+// CdxBus.device()), plus what only a diagnosis needs: the group's name attribute, which says
+// "vfio-noiommu" for the fake group no-IOMMU mode makes even when the /dev node is missing, and
+// whether the cdev's dev attribute exists.
+function readDevice(sys: Sys, bus: CdxBus, name: string): CdxDev | null {
+  let e: CdxDeviceEntry;
+  try {
+    e = bus.device(name);
+  } catch {
+    return null;  // gone, or unreadable: the device findings say what the reads of its nodes show
+  }
   const dir = `${BUS}/devices/${name}`;
-  if (!sys.exists(dir)) return null;
-  const driver = sys.link(`${dir}/driver`);
-  const override = sys.read(`${dir}/driver_override`)?.trim() ?? null;
-  const groupLink = sys.link(`${dir}/iommu_group`);
-  const group = groupLink === null ? null : Number(basename(groupLink));
+  const group = e.iommuGroup;
   const groupName = group === null ? null : sys.read(`/sys/kernel/iommu_groups/${group}/name`)?.trim() ?? null;
-  const vfio = (sys.dir(`${dir}/vfio-dev`) ?? []).find((n) => /^vfio\d+$/.test(n)) ?? null;
+  const vfio = e.vfioDevice !== null && /^vfio\d+$/.test(e.vfioDevice) ? e.vfioDevice : null;
   return {
     name,
-    driver: driver === null ? null : basename(driver),
-    override: override === null || override === '(null)' || override === '' ? null : override,
+    driver: e.driver,
+    override: e.driverOverride === '' ? null : e.driverOverride,
     group,
     noiommuGroup: groupName === 'vfio-noiommu',
     cdev: vfio !== null && sys.exists(`${dir}/vfio-dev/${vfio}/dev`) ? vfio : null,
@@ -580,6 +586,7 @@ function groupStatus(raw: RawKernel, d: CdxDev, evidence: string[], cdevOk: bool
 export function diagnose(kernel: Kernel | undefined, device: string | null, options: DoctorOptions = {}): DoctorReport {
   const raw = new RawKernel(kernel);
   const sys = new Sys(raw);
+  const cdx = new CdxBus({ kernel });
   const need = options.dmaBytes ?? DEFAULT_DMA_BYTES;
   const release = sys.read('/proc/sys/kernel/osrelease')?.trim() ?? null;
   const mockProfile = kernel instanceof MockKernel ? String(kernel.config.profile) : null;
@@ -587,7 +594,7 @@ export function diagnose(kernel: Kernel | undefined, device: string | null, opti
   const findings: Finding[] = [];
 
   const bus = sys.exists(BUS);
-  const devices = bus ? readDevices(sys) : [];
+  const devices = bus ? readDevices(sys, cdx) : [];
   if (!bus) {
     findings.push(finding('cdx-bus', 'fail', `CDX bus: none (${BUS} does not exist)`,
       'CDX devices exist on AMD Versal and Versal Net (arm64), with a kernel built with CONFIG_CDX_BUS and ' +
@@ -612,7 +619,7 @@ export function diagnose(kernel: Kernel | undefined, device: string | null, opti
 
   let target: CdxDev | null = null;
   if (device !== null) {
-    target = bus ? readDevice(sys, device) : null;
+    target = bus ? readDevice(sys, cdx, device) : null;
     if (target === null) {
       findings.push(finding('device', 'fail', `${device}: no such CDX device` + (bus ? '' : ' (no CDX bus)'),
         bus ? '`vfio-cdx list` shows the devices there are' : 'see the CDX bus finding'));

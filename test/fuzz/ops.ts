@@ -10,6 +10,7 @@ import { BusMaster, CdxBus, Device, Dma, DmaBuffer, Kernel, Mapping, Msi, MsiVec
   errnoName, errnoNumber, systemKernel } from '../../lib';
 import { FAULT_OPS, MOCK_PROFILES, MockDevice, MockKernel, fixtureDevices } from '../../lib/mock';
 import { RawKernel, abi, struct } from '../../lib/raw';
+import { openCdevPathSteps, openGroupPathSteps, type Keep } from '../helpers/raw-open';
 import type { Rng } from './rng';
 import type { BSlot, DSlot, KSlot, MSlot, Sequence, VSlot } from './sequence';
 import { EDGE_NUMBERS, args, bad, nameOf, show, wrongType } from './values';
@@ -541,41 +542,9 @@ const rawOpenDevice: Gen = (s, r) => {
   const name = devName(r, ks);
   if (typeof name !== 'string') return undefined;
   const cdev = r.chance(0.4);
-  const raw = ks.raw;
-  const rw = SYS.O_RDWR! | SYS.O_CLOEXEC!;
+  const keep: Keep = (fd, kind) => trackFd(s, ks, fd, kind);
   return { op: 'raw.openDevice', desc: `openDeviceByHand(${ks.name}raw, ${show(name)}, ${cdev ? "'cdev'" : "'group'"})`,
-    run: () => {
-      if (cdev) {
-        const list = raw.readDir(`/sys/bus/cdx/devices/${name}/vfio-dev`);
-        const node = typeof list === 'number' ? 'vfio0' : list[0] ?? 'vfio0';
-        const dev = raw.open(`/dev/vfio/devices/${node}`, rw);
-        trackFd(s, ks, dev, 'device');
-        const iommufd = raw.open('/dev/iommu', rw);
-        trackFd(s, ks, iommufd, 'iommu');
-        const bind = struct('vfio_device_bind_iommufd', { iommufd: iommufd < 0 ? 0xffffffff : iommufd });
-        if (raw.ioctl(dev, C.VFIO_DEVICE_BIND_IOMMUFD!, bind.bytes) < 0) return -1;
-        const ioas = struct('iommu_ioas_alloc');
-        if (raw.ioctl(iommufd, C.IOMMU_IOAS_ALLOC!, ioas.bytes) < 0) return -2;
-        return raw.ioctl(dev, C.VFIO_DEVICE_ATTACH_IOMMUFD_PT!, struct('vfio_device_attach_iommufd_pt', { pt_id: ioas.get('out_ioas_id') }).bytes);
-      }
-      const container = raw.open('/dev/vfio/vfio', rw);
-      trackFd(s, ks, container, 'container');
-      const link = raw.readLink(`/sys/bus/cdx/devices/${name}/iommu_group`);
-      if (typeof link === 'number') return link;
-      const g = link.slice(link.lastIndexOf('/') + 1);
-      let group = raw.open(`/dev/vfio/${g}`, rw);
-      let noiommu = false;
-      if (group < 0) {
-        group = raw.open(`/dev/vfio/noiommu-${g}`, rw);
-        noiommu = true;
-      }
-      trackFd(s, ks, group, 'group');
-      if (raw.ioctl(group, C.VFIO_GROUP_SET_CONTAINER!, new Int32Array([container])) < 0) return -3;
-      raw.ioctl(container, C.VFIO_SET_IOMMU!, noiommu ? C.VFIO_NOIOMMU_IOMMU! : C.VFIO_TYPE1v2_IOMMU!);
-      const dev = raw.ioctl(group, C.VFIO_GROUP_GET_DEVICE_FD!, Buffer.from(`${name}\0`));
-      trackFd(s, ks, dev, 'device');
-      return dev;
-    } };
+    run: () => (cdev ? openCdevPathSteps(ks.raw, name, keep) : openGroupPathSteps(ks.raw, name, keep)) };
 };
 
 const rawClose: Gen = (s, r) => {

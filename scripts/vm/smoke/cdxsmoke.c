@@ -151,12 +151,18 @@ static int bound_driver(const char *dev, char *drv, size_t len)
 	return read_link_base(path, drv, len);
 }
 
-/* Opens dev through its noiommu group and a new container; returns the device fd. */
+/*
+ * Opens dev through its group and a new container; returns the device fd. The group node is
+ * /dev/vfio/N, or /dev/vfio/noiommu-N when only that exists (a no-IOMMU group): the node's name
+ * is how the library and the tests tell the two apart too, never CHECK_EXTENSION, which answers
+ * 1 for NOIOMMU wherever CONFIG_VFIO_NOIOMMU is set (docs/kernel-rules.md K-GROUP-7, K-COMPAT-1).
+ */
 static int open_device(const char *dev)
 {
 	struct vfio_group_status status = { .argsz = sizeof(status) };
 	char path[256], group[64];
-	int container, group_fd, fd;
+	struct stat st;
+	int container, group_fd, fd, noiommu;
 
 	snprintf(path, sizeof(path), "/sys/bus/cdx/devices/%s/iommu_group", dev);
 	if (read_link_base(path, group, sizeof(group))) {
@@ -168,9 +174,13 @@ static int open_device(const char *dev)
 	if (container < 0)
 		return -1;
 	check(ioctl(container, VFIO_GET_API_VERSION) == VFIO_API_VERSION, "%s: VFIO_GET_API_VERSION", dev);
-	check(ioctl(container, VFIO_CHECK_EXTENSION, VFIO_NOIOMMU_IOMMU) == 1,
-	      "%s: CHECK_EXTENSION(NOIOMMU) = 1", dev);
-	snprintf(path, sizeof(path), "/dev/vfio/noiommu-%s", group);
+	snprintf(path, sizeof(path), "/dev/vfio/%s", group);
+	noiommu = stat(path, &st) != 0 && errno == ENOENT;
+	if (noiommu) {
+		snprintf(path, sizeof(path), "/dev/vfio/noiommu-%s", group);
+		check(ioctl(container, VFIO_CHECK_EXTENSION, VFIO_NOIOMMU_IOMMU) == 1,
+		      "%s: CHECK_EXTENSION(NOIOMMU) = 1", dev);
+	}
 	group_fd = open(path, O_RDWR | O_CLOEXEC);
 	check(group_fd >= 0, "%s: open %s", dev, path);
 	if (group_fd < 0)
@@ -178,7 +188,8 @@ static int open_device(const char *dev)
 	check(ioctl(group_fd, VFIO_GROUP_GET_STATUS, &status) == 0 &&
 	      (status.flags & VFIO_GROUP_FLAGS_VIABLE), "%s: group viable", dev);
 	check(ioctl(group_fd, VFIO_GROUP_SET_CONTAINER, &container) == 0, "%s: GROUP_SET_CONTAINER", dev);
-	check(ioctl(container, VFIO_SET_IOMMU, VFIO_NOIOMMU_IOMMU) == 0, "%s: SET_IOMMU(NOIOMMU)", dev);
+	check(ioctl(container, VFIO_SET_IOMMU, noiommu ? VFIO_NOIOMMU_IOMMU : VFIO_TYPE1v2_IOMMU) == 0,
+	      "%s: SET_IOMMU(%s)", dev, noiommu ? "NOIOMMU" : "TYPE1v2");
 	fd = ioctl(group_fd, VFIO_GROUP_GET_DEVICE_FD, dev);
 	check(fd >= 0, "%s: GROUP_GET_DEVICE_FD (%s)", dev, fd < 0 ? strerror(errno) : "ok");
 	return fd;
