@@ -57,3 +57,39 @@ vm_with_lock() {
 		"$@"
 	) 9>"$lock"
 }
+
+# vm_boot_and_exit RUNDIR TIMEOUT KEEP SHELL WHAT: the end of run.sh and run-arm64.sh. Runs the
+# QEMU command line in the caller's array `qemu` under `timeout` (in the foreground with the
+# terminal when SHELL is non-empty: an interactive guest shell), then says how the guest command
+# ended and exits with its status: 124 on timeout, 125 when the guest left no status (a kernel
+# panic or oops), else the command's own. RUNDIR is removed after a success unless KEEP is
+# non-empty; WHAT names what it holds, for the message that says it was kept.
+vm_boot_and_exit() {
+	local rundir=$1 timeout_s=$2 keep=$3 shell=$4 what=$5 t0 qrc wall status
+	t0=$(vm_now)
+	set +e
+	if [ -n "$shell" ]; then
+		timeout --foreground -k 5 "$timeout_s" "${qemu[@]}"
+	else
+		timeout -k 5 "$timeout_s" "${qemu[@]}" </dev/null
+	fi
+	qrc=$?
+	set -e
+	wall=$(vm_since "$t0")
+	if [ $qrc -eq 124 ]; then
+		vm_log "TIMEOUT after ${timeout_s}s (VM wall ${wall} s); run dir kept: $rundir"
+		exit 124
+	fi
+	if [ ! -s "$rundir/status" ]; then
+		vm_log "the VM ended without a command status (QEMU exit $qrc, wall ${wall} s): kernel panic or oops? run dir kept: $rundir"
+		exit 125
+	fi
+	status=$(cat "$rundir/status")
+	vm_log "VM wall time ${wall} s, command exit status $status (QEMU exit $qrc)"
+	if [ "$status" != 0 ] || [ -n "$keep" ]; then
+		vm_log "run dir kept: $rundir ($what)"
+	else
+		rm -rf "$rundir"
+	fi
+	exit "$status"
+}

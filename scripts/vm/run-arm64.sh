@@ -133,25 +133,4 @@ done
 qemu+=(${VFIO_CDX_VM_QEMU_ARGS:-})
 
 vm_log "machine $machine, kernel $kdir, timeout ${timeout_s}s, run dir $rundir"
-t0=$(vm_now)
-set +e
-timeout -k 5 "$timeout_s" "${qemu[@]}" </dev/null
-qrc=$?
-set -e
-wall=$(vm_since "$t0")
-if [ $qrc -eq 124 ]; then
-	vm_log "TIMEOUT after ${timeout_s}s (VM wall ${wall} s); run dir kept: $rundir"
-	exit 124
-fi
-if [ ! -s "$rundir/status" ]; then
-	vm_log "the VM ended without a command status (QEMU exit $qrc, wall ${wall} s): kernel panic or oops? run dir kept: $rundir"
-	exit 125
-fi
-status=$(cat "$rundir/status")
-vm_log "VM wall time ${wall} s, command exit status $status"
-if [ "$status" != 0 ] || [ -n "$keep" ]; then
-	vm_log "run dir kept: $rundir (argv, env, status, dmesg.txt)"
-else
-	rm -rf "$rundir"
-fi
-exit "$status"
+vm_boot_and_exit "$rundir" "$timeout_s" "$keep" "" "argv, env, status, dmesg.txt"

@@ -174,30 +174,4 @@ for i in "${!rw_dirs[@]}"; do
 done
 
 vm_log "variant $variant, $(basename "$kernel") ($boot), bind=$bind, timeout ${timeout_s}s, run dir $rundir"
-t0=$(vm_now)
-set +e
-if [ -n "$shell" ]; then
-	timeout --foreground -k 5 "$timeout_s" "${qemu[@]}"
-else
-	timeout -k 5 "$timeout_s" "${qemu[@]}" </dev/null
-fi
-qrc=$?
-set -e
-wall=$(vm_since "$t0")
-
-if [ $qrc -eq 124 ]; then
-	vm_log "TIMEOUT after ${timeout_s}s (VM wall ${wall} s); run dir kept: $rundir"
-	exit 124
-fi
-if [ ! -s "$rundir/status" ]; then
-	vm_log "the VM ended without a command status (QEMU exit $qrc, wall ${wall} s): kernel panic or oops? run dir kept: $rundir"
-	exit 125
-fi
-status=$(cat "$rundir/status")
-vm_log "VM wall time ${wall} s, command exit status $status (QEMU exit $qrc)"
-if [ "$status" != 0 ] || [ -n "$keep" ]; then
-	vm_log "run dir kept: $rundir (cmd.sh, status, dmesg.txt)"
-else
-	rm -rf "$rundir"
-fi
-exit "$status"
+vm_boot_and_exit "$rundir" "$timeout_s" "$keep" "$shell" "cmd.sh, status, dmesg.txt"
