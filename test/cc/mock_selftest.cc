@@ -15,6 +15,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cstdarg>
 #include <cstdio>
 #include <cstring>
 #include <functional>
@@ -27,6 +28,8 @@
 #include "mock/lnic_regs.h"
 #include "mock/mock_kernel.h"
 #include "mock/axi_cdma_regs.h"
+#include "mock/cdx_test_fixture.h"
+#include "mock/cdx_test_regs.h"
 
 using namespace vfiocdx;
 using namespace vfiocdx::abi;
@@ -37,6 +40,7 @@ using vfiocdx::mock::KernelConfig;
 using vfiocdx::mock::MockKernel;
 using vfiocdx::mock::ProfileConfig;
 using vfiocdx::mock::RegionSpec;
+using namespace vfiocdx::mock::cdx_test;  // the fixture's devices and the cdx-test register map
 
 namespace {
 
@@ -80,56 +84,39 @@ int g_fail = 0;
   } while (0)
 
 const size_t kPage = static_cast<size_t>(sysconf(_SC_PAGESIZE));
-const std::string kDev0 = "cdx-00:00";
-const std::string kDev1 = "cdx-00:01";
-const std::string kSysDev0 = "/sys/bus/cdx/devices/cdx-00:00";
-const std::string kSysDev1 = "/sys/bus/cdx/devices/cdx-00:01";
 
-// ---- fixture: the two devices of fixtures/cdx-test-devices.json
+// ---- fixture: the devices of fixtures/cdx-test-devices.json (generated: mock/cdx_test_fixture.h)
+// The tests are written for its shape: the first device has the cdx-test register model (region 0
+// its register page, region 1 read-only with a pattern) and MSI vectors; the second is plain
+// memory without MSI, its region 1 not a page multiple.
 
-DeviceSpec Dev0Spec() {
-  DeviceSpec s;
-  s.bus = 0;
-  s.dev = 0;
-  s.vendor = 0x10ee;
-  s.device = 0x8084;
-  s.subsystem_vendor = 0x10ee;
-  s.subsystem_device = 0x0001;
-  s.class_code = 0x058000;
-  s.revision = 0x01;
-  s.num_msi = 4;
-  s.model = "cdx-test";
-  RegionSpec regs;
-  regs.size = 4096;
-  RegionSpec ro;
-  ro.size = 4096;
-  ro.read_only = true;
-  ro.init.resize(4096);
-  for (uint32_t i = 0; i < 1024; i++) {
-    uint32_t w = 0xa5000000u | i;
-    memcpy(&ro.init[i * 4], &w, 4);
-  }
-  s.regions = {regs, ro};
-  return s;
+const DeviceSpec& Fixture(size_t i) {
+  static const std::vector<DeviceSpec> devices = FixtureDevices();
+  return devices.at(i);
 }
 
-DeviceSpec Dev1Spec() {
-  DeviceSpec s;
-  s.bus = 0;
-  s.dev = 1;
-  s.vendor = 0x10ee;
-  s.device = 0x8085;
-  s.subsystem_vendor = 0x10ee;
-  s.subsystem_device = 0x0002;
-  s.class_code = 0x058000;
-  s.revision = 0x02;
-  s.num_msi = 0;
-  RegionSpec big;
-  big.size = 65536;
-  RegionSpec small;
-  small.size = 2048;
-  s.regions = {big, small};
-  return s;
+// printf into a std::string: the expected text of a sysfs attribute.
+__attribute__((format(printf, 1, 2))) std::string Fmt(const char* format, ...) {
+  char buf[256];
+  va_list ap;
+  va_start(ap, format);
+  vsnprintf(buf, sizeof(buf), format, ap);
+  va_end(ap);
+  return buf;
+}
+
+// A device's name on the bus: cdx-BB:DD (K-BUS-1).
+std::string CdxName(const DeviceSpec& d) { return Fmt("cdx-%02x:%02x", d.bus, d.dev); }
+
+const std::string kDev0 = CdxName(Fixture(0));
+const std::string kDev1 = CdxName(Fixture(1));
+const std::string kSysDev0 = "/sys/bus/cdx/devices/" + kDev0;
+const std::string kSysDev1 = "/sys/bus/cdx/devices/" + kDev1;
+
+// The 32-bit little-endian word at byte `off` of a region's initial contents.
+uint32_t InitWord(const RegionSpec& r, size_t off) {
+  return static_cast<uint32_t>(r.init.at(off)) | static_cast<uint32_t>(r.init.at(off + 1)) << 8 |
+         static_cast<uint32_t>(r.init.at(off + 2)) << 16 | static_cast<uint32_t>(r.init.at(off + 3)) << 24;
 }
 
 std::shared_ptr<MockKernel> Boot(const std::string& profile, size_t page_size = 0, uint64_t memlock = 0,
@@ -145,8 +132,7 @@ std::shared_ptr<MockKernel> Boot(const std::string& profile, size_t page_size = 
     fprintf(stderr, "Create(%s): %s\n", profile.c_str(), err.c_str());
     return nullptr;
   }
-  CHECK_EQ(k->AddDevice(Dev0Spec(), &err), 0);
-  CHECK_EQ(k->AddDevice(Dev1Spec(), &err), 0);
+  for (const DeviceSpec& d : FixtureDevices()) CHECK_EQ(k->AddDevice(d, &err), 0);
   return k;
 }
 
@@ -233,21 +219,23 @@ uint32_t Reg(MockKernel& k, const std::string& dev, uint32_t off) {
 
 void TestSysfsFormats() {
   auto k = Boot("linux-6.12");
+  const DeviceSpec& d0 = Fixture(0);
   std::string s;
   CHECK_EQ(k->ReadFile(kSysDev0 + "/vendor", &s), 0);
-  CHECK_STR(s, "0x10ee\n");
+  CHECK_STR(s, Fmt("0x%04x\n", d0.vendor));
   k->ReadFile(kSysDev0 + "/device", &s);
-  CHECK_STR(s, "0x8084\n");
+  CHECK_STR(s, Fmt("0x%04x\n", d0.device));
   k->ReadFile(kSysDev0 + "/subsystem_vendor", &s);
-  CHECK_STR(s, "0x10ee\n");
+  CHECK_STR(s, Fmt("0x%04x\n", d0.subsystem_vendor));
   k->ReadFile(kSysDev0 + "/subsystem_device", &s);
-  CHECK_STR(s, "0x0001\n");
+  CHECK_STR(s, Fmt("0x%04x\n", d0.subsystem_device));
   k->ReadFile(kSysDev0 + "/class", &s);
-  CHECK_STR(s, "0x058000\n");
+  CHECK_STR(s, Fmt("0x%06x\n", d0.class_code));
   k->ReadFile(kSysDev0 + "/revision", &s);
-  CHECK_STR(s, "0x01\n");
+  CHECK_STR(s, Fmt("0x%02x\n", d0.revision));
   k->ReadFile(kSysDev0 + "/modalias", &s);
-  CHECK_STR(s, "cdx:v10EEd8084sv10EEsd0001c058000\n");
+  CHECK_STR(s, Fmt("cdx:v%04Xd%04Xsv%04Xsd%04Xc%06X\n", d0.vendor, d0.device, d0.subsystem_vendor,
+                   d0.subsystem_device, d0.class_code));
   k->ReadFile(kSysDev0 + "/driver_override", &s);
   CHECK_STR(s, "(null)\n");
   // write-only and read-only attributes: kernfs_fop_open() says EACCES even to root
@@ -257,7 +245,7 @@ void TestSysfsFormats() {
   // bin resource files: size = region length, read/write EIO
   struct stat st;
   CHECK_EQ(k->Stat(kSysDev0 + "/resource1", &st), 0);
-  CHECK_EQ(st.st_size, 4096);
+  CHECK_EQ(st.st_size, d0.regions[1].size);
   CHECK_EQ(st.st_mode & 0777, 0600);
   CHECK_EQ(k->ReadFile(kSysDev0 + "/resource0", &s), -EIO);
   CHECK_EQ(k->WriteFile(kSysDev0 + "/resource0", "x"), -EIO);
@@ -268,9 +256,9 @@ void TestSysfsFormats() {
   CHECK_EQ(k->WriteFile(kSysDev0 + "/reset", "on"), 2);
   CHECK_EQ(k->WriteFile(kSysDev0 + "/reset", "Y\n"), 2);
   CHECK_EQ(k->Status(kDev0).resets, 2u);
-  CHECK_EQ(Reg(*k, kDev0, 12), 2u);  // RESET_COUNT
-  CHECK_EQ(Reg(*k, kDev0, 0), 0xcd5e0000u);
-  CHECK_EQ(Reg(*k, kDev0, 4), 0x00010000u);
+  CHECK_EQ(Reg(*k, kDev0, kRegResetCount), 2u);
+  CHECK_EQ(Reg(*k, kDev0, kRegId), kIdBase | d0.dev);
+  CHECK_EQ(Reg(*k, kDev0, kRegVersion), kVersion);
   CHECK_EQ(k->WriteFile(kSysDev0 + "/remove", "n"), -EINVAL);
   // driver_override: "\n" and "" clear; stops at the first newline
   CHECK_EQ(k->WriteFile(kSysDev0 + "/driver_override", "foo\nbar"), 7);
@@ -316,7 +304,7 @@ void TestSysfsFormats() {
   int fd = k->Open(kSysDev0 + "/vendor", O_RDONLY | O_CLOEXEC);
   CHECK(fd >= 0);
   CHECK_EQ(k->Read(fd, rb, sizeof(rb)), 7);
-  CHECK_EQ(memcmp(rb, "0x10ee\n", 7), 0);
+  CHECK_EQ(memcmp(rb, Fmt("0x%04x\n", d0.vendor).data(), 7), 0);
   CHECK_EQ(k->Read(fd, rb, sizeof(rb)), 0);
   CHECK_EQ(k->Write(fd, "1", 1), -EBADF);
   k->Close(fd);
@@ -411,7 +399,7 @@ void TestBinding() {
   ProfileConfig("linux-6.12", &c);
   std::string err;
   auto k3 = MockKernel::Create(c, &err);
-  DeviceSpec d = Dev0Spec();
+  DeviceSpec d = Fixture(0);
   d.bind = true;
   CHECK_EQ(k3->AddDevice(d, &err), 0);
   CHECK_STR(k3->Status(kDev0).driver, "vfio-cdx");
@@ -419,7 +407,7 @@ void TestBinding() {
   // no noiommu and no IOMMU: probe EINVAL (no group)
   c.iommu = false;
   auto k4 = MockKernel::Create(c, &err);
-  CHECK_EQ(k4->AddDevice(Dev0Spec(), &err), 0);
+  CHECK_EQ(k4->AddDevice(Fixture(0), &err), 0);
   CHECK_EQ(k4->ReadLink(kSysDev0 + "/iommu_group", &s), -ENOENT);
   CHECK_EQ(BindVfio(*k4, kDev0), -EINVAL);
 }
@@ -466,7 +454,7 @@ void TestDispatchAndInfo() {
   CHECK_EQ(Io(*k, l.device, VFIO_DEVICE_GET_INFO, &info), 0);
   CHECK_EQ(info.argsz, 4096u);
   CHECK_EQ(info.flags, 0x101u);
-  CHECK_EQ(info.num_regions, 2u);
+  CHECK_EQ(info.num_regions, Fixture(0).regions.size());
   CHECK_EQ(info.num_irqs, 1u);
   CHECK_EQ(info.cap_offset, 0xababababu);
   CHECK_EQ(info.pad, 0xababababu);
@@ -487,7 +475,7 @@ void TestDispatchAndInfo() {
   CHECK_EQ(ri.index, 1u);
   CHECK_EQ(ri.cap_offset, 0x1234u);
   CHECK_EQ(ri.offset, 1ull << 40);
-  CHECK_EQ(ri.size, 4096u);
+  CHECK_EQ(ri.size, Fixture(0).regions[1].size);
   CHECK_EQ(ri.flags, VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_MMAP);
   ri.index = 0;
   CHECK_EQ(Io(*k, l.device, VFIO_DEVICE_GET_REGION_INFO, &ri), 0);
@@ -502,7 +490,7 @@ void TestDispatchAndInfo() {
   ii = {16, 0, 0, 0};
   CHECK_EQ(Io(*k, l.device, VFIO_DEVICE_GET_IRQ_INFO, &ii), 0);
   CHECK_EQ(ii.flags, 0x9u);
-  CHECK_EQ(ii.count, 4u);
+  CHECK_EQ(ii.count, Fixture(0).num_msi);
   // the second device: 64 KiB (mmap) + 2 KiB (no MMAP), no MSI
   Legacy l1;
   l1.container = -1;
@@ -516,7 +504,7 @@ void TestDispatchAndInfo() {
   CHECK_EQ(info.num_irqs, 0u);
   ri = {32, 0, 1, 0, 0, 0};
   CHECK_EQ(Io(*k, l1.device, VFIO_DEVICE_GET_REGION_INFO, &ri), 0);
-  CHECK_EQ(ri.size, 2048u);
+  CHECK_EQ(ri.size, Fixture(1).regions[1].size);
   CHECK_EQ(ri.flags, VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE);
   ii = {16, 0, 0, 0};
   CHECK_EQ(Io(*k, l1.device, VFIO_DEVICE_GET_IRQ_INFO, &ii), -EINVAL);
@@ -534,7 +522,7 @@ void TestOpenCloseResetFeature() {
   CHECK_EQ(OpenLegacy(*k, kDev0, &l), 0);
   CHECK_EQ(k->Status(kDev0).resets, 1u);  // reset on first open
   CHECK_EQ(k->Status(kDev0).open_count, 1u);
-  CHECK_EQ(Reg(*k, kDev0, 12), 1u);
+  CHECK_EQ(Reg(*k, kDev0, kRegResetCount), 1u);
   int fd2 = static_cast<int>(Io(*k, l.group, VFIO_GROUP_GET_DEVICE_FD, kDev0.c_str()));
   CHECK(fd2 >= 0);
   CHECK_EQ(k->Status(kDev0).resets, 1u);  // not on the second open
@@ -582,7 +570,7 @@ void TestOpenCloseResetFeature() {
   f[2] = VFIO_DEVICE_FEATURE_SET_MASTER;
   CHECK_EQ(Io(*k, l.device, VFIO_DEVICE_FEATURE, f), 0);
   CHECK(k->Status(kDev0).bus_master);
-  CHECK_EQ(Reg(*k, kDev0, 8), 1u);
+  CHECK_EQ(Reg(*k, kDev0, kRegBusMaster), 1u);
   CHECK_EQ(k->Ioctl(l.device, VFIO_DEVICE_FEATURE, 0), -EFAULT);
   // the op is read from the data after the header: fault there → EFAULT
   Guarded g;
@@ -634,7 +622,7 @@ void TestOpenCloseResetFeature() {
   CloseLegacy(*k, &l);
   // a controller without bus-master support never sets BME_SUPPORT
   k->ClearFaults();
-  DeviceSpec d = Dev0Spec();
+  DeviceSpec d = Fixture(0);
   d.dev = 5;
   d.bus_master_supported = false;
   std::string err;
@@ -659,12 +647,12 @@ void TestMmap() {
   uint8_t* dev = nullptr;
   size_t size = 0;
   CHECK_EQ(k->DeviceRegion(kDev0, 0, 0, &dev, &size), 0);
-  CHECK_EQ(size, 4096u);
+  CHECK_EQ(size, Fixture(0).regions[0].size);
   uint32_t id;
-  memcpy(&id, p, 4);
-  CHECK_EQ(id, 0xcd5e0000u);  // ID register
-  static_cast<uint8_t*>(p)[256] = 0x5a;  // SCRATCH
-  CHECK_EQ(dev[256], 0x5a);
+  memcpy(&id, static_cast<uint8_t*>(p) + kRegId, 4);
+  CHECK_EQ(id, kIdBase | Fixture(0).dev);
+  static_cast<uint8_t*>(p)[kRegScratch] = 0x5a;
+  CHECK_EQ(dev[kRegScratch], 0x5a);
   CHECK_EQ(k->Munmap(p, 4096), 0);
   // read-only region: PROT_WRITE → EPERM (shared and private), read-only mapping works
   int64_t r1 = static_cast<int64_t>(VfioCdxIndexToOffset(1));
@@ -673,7 +661,7 @@ void TestMmap() {
   CHECK_EQ(k->Mmap(nullptr, 4096, PROT_READ, MAP_SHARED, l.device, r1, &p), 0);
   uint32_t w;
   memcpy(&w, static_cast<uint8_t*>(p) + 8, 4);
-  CHECK_EQ(w, 0xa5000002u);
+  CHECK_EQ(w, InitWord(Fixture(0).regions[1], 8));
   CHECK_EQ(k->Munmap(p, 4096), 0);
   // bad index, overrun, alignment, length 0
   CHECK_EQ(k->Mmap(nullptr, 4096, rw, MAP_SHARED, l.device, static_cast<int64_t>(VfioCdxIndexToOffset(2)), &p),
@@ -783,8 +771,8 @@ void TestSetIrqs() {
   // attach all four; MSI enabled; the model's MSI table is programmed
   CHECK_EQ(SetIrqs(*k, l.device, kEv, 0, 4, ev), 0);
   CHECK(k->Status(kDev0).msi_enabled);
-  CHECK_EQ(Reg(*k, kDev0, 16), 1u);     // MSI_ENABLE
-  CHECK_EQ(Reg(*k, kDev0, 32 + 12 * 3 + 8), 3u);  // MSI_TABLE[3].data
+  CHECK_EQ(Reg(*k, kDev0, kRegMsiEnable), 1u);
+  CHECK_EQ(Reg(*k, kDev0, kRegMsiTable + kMsiEntrySize * 3 + 8), 3u);  // vector 3's data
   // loopback NONE signals +1 per vector; BOOL only where data != 0
   CHECK_EQ(SetIrqs(*k, l.device, kNone, 1, 2), 0);
   CHECK_EQ(ReadEventfd(ev[1]), 1u);
@@ -832,18 +820,19 @@ void TestSetIrqs() {
   CHECK_EQ(k->RaiseMsi("cdx-09:09", 0), -ENODEV);
   void* regs = nullptr;
   CHECK_EQ(k->Mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, l.device, 0, &regs), 0);
-  uint32_t fired_before = Reg(*k, kDev0, 24);
-  __atomic_store_n(reinterpret_cast<uint32_t*>(static_cast<uint8_t*>(regs) + 20), 4u, __ATOMIC_SEQ_CST);
+  uint32_t fired_before = Reg(*k, kDev0, kRegMsiFired);
+  auto* doorbell = reinterpret_cast<uint32_t*>(static_cast<uint8_t*>(regs) + kRegMsiDoorbell);
+  __atomic_store_n(doorbell, 3u + 1, __ATOMIC_SEQ_CST);  // vector v + 1: raise vector 3
   struct pollfd pfd = {keep, POLLIN, 0};
   CHECK_EQ(poll(&pfd, 1, 5000), 1);  // a functional check, not a latency one
   CHECK_EQ(ReadEventfd(keep), 1u);
-  CHECK_EQ(__atomic_load_n(reinterpret_cast<uint32_t*>(static_cast<uint8_t*>(regs) + 20), __ATOMIC_SEQ_CST), 0u);
-  CHECK_EQ(Reg(*k, kDev0, 24), fired_before + 1);  // MSI_FIRED
+  CHECK_EQ(__atomic_load_n(doorbell, __ATOMIC_SEQ_CST), 0u);
+  CHECK_EQ(Reg(*k, kDev0, kRegMsiFired), fired_before + 1);
   CHECK_EQ(k->Munmap(regs, 4096), 0);
   // full disable, then: a failing call that enabled MSI disables it again
   CHECK_EQ(SetIrqs(*k, l.device, kNone, 0, 0), 0);
   CHECK(!k->Status(kDev0).msi_enabled);
-  CHECK_EQ(Reg(*k, kDev0, 16), 0u);
+  CHECK_EQ(Reg(*k, kDev0, kRegMsiEnable), 0u);
   int32_t bad1[1] = {999};
   CHECK_EQ(SetIrqs(*k, l.device, kEv, 0, 1, bad1), -EBADF);
   CHECK(!k->Status(kDev0).msi_enabled);
@@ -1142,7 +1131,7 @@ void TestNoiommu() {
   CHECK(d >= 0);
   vfio_device_info info = {16, 0, 0, 0, 0, 0};
   CHECK_EQ(Io(*k, d, VFIO_DEVICE_GET_INFO, &info), 0);
-  CHECK_EQ(info.num_regions, 2u);
+  CHECK_EQ(info.num_regions, Fixture(0).regions.size());
   // a real-IOMMU group cannot join a noiommu container: not testable without an IOMMU; instead the
   // parameter only matters at probe time: switched off, the next probe fails, the bound one stays.
   CHECK_EQ(k->WriteFile("/sys/module/vfio/parameters/enable_unsafe_noiommu_mode", "maybe"), -EINVAL);
@@ -2291,10 +2280,10 @@ void TestProcAndCredentials() {
   c.cap_sys_rawio = false;
   std::string err;
   auto user = MockKernel::Create(c, &err);
-  DeviceSpec d0 = Dev0Spec();
+  DeviceSpec d0 = Fixture(0);
   d0.bind = true;  // bound by the kernel, as at boot
   CHECK_EQ(user->AddDevice(d0, &err), 0);
-  CHECK_EQ(user->AddDevice(Dev1Spec(), &err), 0);
+  CHECK_EQ(user->AddDevice(Fixture(1), &err), 0);
   CHECK_STR(user->Status(kDev0).driver, "vfio-cdx");
   CHECK_EQ(user->ReadFile(kSysDev0 + "/vendor", &s), 0);              // 0444
   CHECK_EQ(user->WriteFile(kSysDev1 + "/driver_override", "vfio-cdx"), -EACCES);  // 0644 root
@@ -2322,7 +2311,7 @@ void TestProcAndCredentials() {
   auto nobus = MockKernel::Create(c, &err);
   CHECK_EQ(nobus->Stat("/sys/bus/cdx", &st), -ENOENT);
   CHECK_EQ(nobus->Stat("/sys/bus", &st), 0);
-  CHECK_EQ(nobus->AddDevice(Dev0Spec(), &err), -ENODEV);
+  CHECK_EQ(nobus->AddDevice(Fixture(0), &err), -ENODEV);
   CHECK_EQ(nobus->OpenObjectCount(), 0);
   CHECK_EQ(user->OpenObjectCount(), 0);
 }
