@@ -88,8 +88,9 @@ extern int g_fail;
 bool Register(const char* name, void (*run)());
 
 // SELFTEST(Name) { ... } defines the test "Name" (function TestName) and registers it. main() runs
-// every registered test, or those whose name contains one of its arguments; tests of one file run
-// in the order they are defined, the files in link order (build-mock-selftest.sh links them sorted).
+// every registered test, or those whose name contains one of its arguments: a file's tests in the
+// order they are defined, the files in the order they are linked (build-mock-selftest.sh: by name).
+// Each test boots its own kernels, so no test depends on another having run.
 #define SELFTEST(Name)                                                                  \
   void Test##Name();                                                                    \
   [[maybe_unused]] const bool kRegistered##Name = ::selftest::Register(#Name, Test##Name); \
