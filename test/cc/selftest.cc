@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <poll.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <chrono>
@@ -102,8 +103,8 @@ std::string GroupNode(MockKernel& k, const std::string& dev) {
   std::string link;
   if (k.ReadLink("/sys/bus/cdx/devices/" + dev + "/iommu_group", &link) != 0) return "";
   std::string id = link.substr(link.rfind('/') + 1);
-  std::string name;
-  bool noiommu = k.ReadFile("/sys/kernel/iommu_groups/" + id + "/name", &name) == 0 && name == "vfio-noiommu\n";
+  struct stat st;
+  bool noiommu = k.Stat("/dev/vfio/" + id, &st) == -ENOENT && k.Stat("/dev/vfio/noiommu-" + id, &st) == 0;
   return "/dev/vfio/" + std::string(noiommu ? "noiommu-" : "") + id;
 }
 

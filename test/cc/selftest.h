@@ -122,7 +122,8 @@ std::shared_ptr<MockKernel> Boot(const std::string& profile, size_t page_size = 
                                  uint32_t dma_limit = 65535);
 // driver_override = vfio-cdx, then bind: the bind's result.
 long BindVfio(MockKernel& k, const std::string& dev);
-// The device's group node (/dev/vfio/N or /dev/vfio/noiommu-N), "" without a group.
+// The device's group node, found the way the library finds it (iommu_backend.cc, K-GROUP-7):
+// /dev/vfio/N, or /dev/vfio/noiommu-N when only that exists; "" without a group.
 std::string GroupNode(MockKernel& k, const std::string& dev);
 long Io(MockKernel& k, int fd, unsigned long req, const void* arg);
 
