@@ -3,11 +3,17 @@
 // from fixtures/cdx-test-devices.json, the one device description shared by
 // the mock and the VM. Plain node, no dependencies, deterministic output.
 //
-// Usage: node scripts/vm/gen-sim-header.js [--mock] [FIXTURE.json] [OUT.h]
+// Usage: node scripts/vm/gen-sim-header.js [--mock | --mock-fixture] [FIXTURE.json] [OUT.h]
 //   FIXTURE defaults to fixtures/cdx-test-devices.json next to this repo,
 //   OUT defaults to stdout. Exits 1 with a message on an invalid fixture.
 //   --mock: the cdx-test register map as a C++ header for the mock's model
 //   (src-native/mock/cdx_test_regs.h, committed; a test checks it is current).
+//   --mock-fixture: the fixture's devices as the mock's C++ DeviceSpecs
+//   (src-native/mock/cdx_test_fixture.h, committed, used by the C++ self-test;
+//   the same test checks it is current).
+// As a module it exports fixtureDeviceSpecs(), the devices as the TypeScript
+// mock's specs, so that a test can hold them against lib/mock's fixtureDevices():
+// the C++ header is written from exactly those specs.
 'use strict';
 
 const fs = require('fs');
@@ -21,9 +27,10 @@ const REGISTER_NAMES = ['ID', 'VERSION', 'BUS_MASTER', 'RESET_COUNT', 'MSI_ENABL
 const DMA_NAMES = ['ctrlGo', 'ctrlIrq', 'ctrlVectorShift', 'maxLength', 'statusDone', 'statusError'];
 const cname = (n) => n.replace(/[A-Z]/g, (c) => '_' + c).toUpperCase();
 
+class FixtureError extends Error {}
+
 function fail(msg) {
-  process.stderr.write(`gen-sim-header: ${msg}\n`);
-  process.exit(1);
+  throw new FixtureError(msg);
 }
 
 function num(value, what, max) {
@@ -38,13 +45,8 @@ function num(value, what, max) {
 const hex = (n, width) => '0x' + n.toString(16).padStart(width, '0');
 const cstr = (s) => '"' + String(s).replace(/[\\"]/g, (c) => '\\' + c) + '"';
 
-function main() {
-  const repo = path.resolve(__dirname, '..', '..');
-  const args = process.argv.slice(2);
-  const mock = args[0] === '--mock';
-  if (mock) args.shift();
-  const fixture = args[0] || path.join(repo, 'fixtures', 'cdx-test-devices.json');
-  const out = args[1];
+// Reads and checks the fixture: the register map, the copy engine's constants and the devices.
+function parseFixture(fixture) {
   let spec;
   try {
     spec = JSON.parse(fs.readFileSync(fixture, 'utf8'));
@@ -69,15 +71,16 @@ function main() {
     if (sorted[i][1] === sorted[i - 1][1]) fail(`model.registers: ${sorted[i - 1][0]} and ${sorted[i][0]} overlap`);
   }
   const afterTable = sorted.find(([, off]) => off > regs.MSI_TABLE)[1];
-  if (mock) {
-    emit(out, mockHeader(fixture, regs, idBase, version, dma));
-    return;
-  }
+  return { fixture, regs, idBase, version, dma, spec, afterTable };
+}
 
+// The devices of a parsed fixture, checked: what both the sim and the mock create.
+function parseDevices(parsed) {
+  const { regs, spec, afterTable } = parsed;
   const devices = spec.devices;
   if (!Array.isArray(devices) || devices.length === 0) fail('no "devices"');
   const seen = new Set();
-  const rows = devices.map((d, di) => {
+  return devices.map((d, di) => {
     const where = `devices[${di}] (${d.name})`;
     const bus = num(d.bus, `${where}.bus`, 15);
     const dev = num(d.dev, `${where}.dev`, 255);
@@ -113,7 +116,7 @@ function main() {
       } else if (r.contents !== undefined) {
         fail(`${rw}: unknown contents ${JSON.stringify(r.contents)}`);
       }
-      return { size, readOnly: !!r.readOnly, fill, pattern };
+      return { size, readOnly: !!r.readOnly, fill, pattern, contents: r.contents };
     });
     if (isModel && regRegion < 0) fail(`${where}: model cdx-test needs a "registers" region`);
     if (isModel && regs.MSI_TABLE + msi * MSI_TABLE_STRIDE > afterTable) {
@@ -129,7 +132,67 @@ function main() {
       rev: num(d.revision || 0, `${where}.revision`, 0xff),
     };
   });
+}
 
+// A region's initial contents as the fixture describes them (the rest is zero): the register
+// page's ID (idBase | dev) and VERSION, or word i = pattern | i. 32-bit little-endian words.
+function regionInit(parsed, device, region) {
+  const init = new Uint8Array(region.size);
+  const words = new DataView(init.buffer);
+  if (region.fill === 'CDX_SIM_FILL_REGISTERS') {
+    words.setUint32(parsed.regs.ID, (parsed.idBase | device.dev) >>> 0, true);
+    words.setUint32(parsed.regs.VERSION, parsed.version >>> 0, true);
+  } else if (region.fill === 'CDX_SIM_FILL_PATTERN') {
+    for (let i = 0; i < region.size / 4; i++) words.setUint32(i * 4, (region.pattern | i) >>> 0, true);
+  }
+  return init;
+}
+
+// The fixture's devices as the TypeScript mock's device specs (MockDeviceSpec), every region
+// with its initial contents: what lib/mock's fixtureDevices() must return too.
+function fixtureDeviceSpecs(fixture = defaultFixture()) {
+  const parsed = parseFixture(fixture);
+  return toSpecs(parsed, parseDevices(parsed));
+}
+
+function toSpecs(parsed, rows) {
+  return rows.map((d) => ({
+    bus: d.bus,
+    dev: d.dev,
+    vendorId: d.vendor,
+    deviceId: d.device,
+    subsystemVendorId: d.subVendor,
+    subsystemDeviceId: d.subDevice,
+    classCode: d.cls,
+    revision: d.rev,
+    msiCount: d.msi,
+    ...(d.isModel ? { model: 'cdx-test' } : {}),
+    regions: d.regions.map((r) => ({ size: r.size, readOnly: r.readOnly, init: regionInit(parsed, d, r) })),
+  }));
+}
+
+function defaultFixture() {
+  return path.join(__dirname, '..', '..', 'fixtures', 'cdx-test-devices.json');
+}
+
+function main() {
+  const args = process.argv.slice(2);
+  const mode = args[0] === '--mock' || args[0] === '--mock-fixture' ? args.shift() : '';
+  const fixture = args[0] || defaultFixture();
+  const out = args[1];
+  const parsed = parseFixture(fixture);
+  if (mode === '--mock') {
+    emit(out, mockHeader(fixture, parsed.regs, parsed.idBase, parsed.version, parsed.dma));
+  } else if (mode === '--mock-fixture') {
+    const rows = parseDevices(parsed);
+    emit(out, mockFixtureHeader(fixture, rows, toSpecs(parsed, rows)));
+  } else {
+    emit(out, simHeader(fixture, parsed, parseDevices(parsed)));
+  }
+}
+
+function simHeader(fixture, parsed, rows) {
+  const { regs, idBase, version, dma } = parsed;
   const L = [];
   L.push('/* SPDX-License-Identifier: GPL-2.0 */');
   L.push('/*');
@@ -206,7 +269,7 @@ function main() {
   L.push('};');
   L.push('');
   L.push('#endif /* _CDX_SIM_DEVICES_H_ */');
-  emit(out, L.join('\n') + '\n');
+  return L.join('\n') + '\n';
 }
 
 function emit(out, text) {
@@ -246,4 +309,121 @@ function mockHeader(fixture, regs, idBase, version, dma) {
   return L.join('\n') + '\n';
 }
 
-main();
+// A region's contents as runs of non-zero 32-bit little-endian words: {offset, count, value, step}
+// is `count` words from byte `offset` holding value, value + step, ... (mod 2^32), step 0 or 1.
+function wordRuns(init) {
+  const words = new DataView(init.buffer, init.byteOffset, init.byteLength);
+  const runs = [];
+  for (let off = 0; off + 4 <= init.length; off += 4) {
+    const v = words.getUint32(off, true);
+    if (v === 0) continue;
+    const last = runs[runs.length - 1];
+    if (last && last.offset + 4 * last.count === off) {
+      const step = (v - last.value) >>> 0;
+      if (last.count === 1 && step <= 1) {
+        last.step = step;
+        last.count++;
+        continue;
+      }
+      if (last.count > 1 && v === (last.value + last.count * last.step) >>> 0) {
+        last.count++;
+        continue;
+      }
+    }
+    runs.push({ offset: off, count: 1, value: v, step: 0 });
+  }
+  return runs;
+}
+
+// The fixture's devices as the mock's C++ DeviceSpecs (for the C++ self-test), written from
+// `specs`, the very objects fixtureDeviceSpecs() returns.
+function mockFixtureHeader(fixture, rows, specs) {
+  const L = [];
+  L.push('// cdx_test_fixture.h — the devices of fixtures/' + path.basename(fixture) + ' as the mock\'s DeviceSpecs,');
+  L.push('// generated by scripts/vm/gen-sim-header.js --mock-fixture. Do not edit: change the fixture and');
+  L.push('// regenerate (test/native/fixture-sync.test.ts fails while this file is stale). They are the');
+  L.push('// devices lib/mock\'s fixtureDevices() gives the TypeScript mock; the same test compares the two.');
+  L.push('#pragma once');
+  L.push('');
+  L.push('#include <cstddef>');
+  L.push('#include <cstdint>');
+  L.push('#include <initializer_list>');
+  L.push('#include <vector>');
+  L.push('');
+  L.push('#include "mock_kernel.h"');
+  L.push('');
+  L.push('namespace vfiocdx {');
+  L.push('namespace mock {');
+  L.push('namespace cdx_test {');
+  L.push('');
+  L.push('// `count` 32-bit little-endian words from byte `offset`: value, value + step, ... (mod 2^32).');
+  L.push('struct WordRun {');
+  L.push('  uint32_t offset;');
+  L.push('  uint32_t count;');
+  L.push('  uint32_t value;');
+  L.push('  uint32_t step;');
+  L.push('};');
+  L.push('');
+  L.push('// A region\'s initial contents: `size` bytes, zero but for `runs`.');
+  L.push('inline std::vector<uint8_t> RegionInit(size_t size, std::initializer_list<WordRun> runs) {');
+  L.push('  std::vector<uint8_t> init(size, 0);');
+  L.push('  for (const WordRun& r : runs) {');
+  L.push('    for (uint32_t i = 0; i < r.count; i++) {');
+  L.push('      uint32_t v = r.value + i * r.step;');
+  L.push('      for (uint32_t b = 0; b < 4; b++) init[r.offset + 4 * i + b] = static_cast<uint8_t>(v >> (8 * b));');
+  L.push('    }');
+  L.push('  }');
+  L.push('  return init;');
+  L.push('}');
+  L.push('');
+  L.push('// The fixture\'s devices in its order, unbound, as the controller\'s scan adds them.');
+  L.push('inline std::vector<DeviceSpec> FixtureDevices() {');
+  L.push('  std::vector<DeviceSpec> devices;');
+  specs.forEach((s, i) => {
+    const row = rows[i];
+    L.push(`  {  // ${row.name}`);
+    L.push('    DeviceSpec d;');
+    L.push(`    d.bus = ${s.bus};`);
+    L.push(`    d.dev = ${s.dev};`);
+    L.push(`    d.vendor = ${hex(s.vendorId, 4)};`);
+    L.push(`    d.device = ${hex(s.deviceId, 4)};`);
+    L.push(`    d.subsystem_vendor = ${hex(s.subsystemVendorId, 4)};`);
+    L.push(`    d.subsystem_device = ${hex(s.subsystemDeviceId, 4)};`);
+    L.push(`    d.class_code = ${hex(s.classCode, 6)};`);
+    L.push(`    d.revision = ${hex(s.revision, 2)};`);
+    L.push(`    d.num_msi = ${s.msiCount};`);
+    if (s.model) L.push(`    d.model = ${cstr(s.model)};`);
+    L.push(`    d.regions.resize(${s.regions.length});`);
+    s.regions.forEach((r, ri) => {
+      const what = { CDX_SIM_FILL_REGISTERS: 'the register page: ID = idBase | dev, VERSION',
+        CDX_SIM_FILL_PATTERN: `pattern ${hex(row.regions[ri].pattern, 8)}: word i = pattern | i`,
+        CDX_SIM_FILL_ZERO: 'zero' }[row.regions[ri].fill];
+      L.push(`    // region ${ri}: ${r.size} bytes${r.readOnly ? ', read-only' : ''}; ${what}`);
+      L.push(`    d.regions[${ri}].size = ${hex(r.size, 4)};`);
+      if (r.readOnly) L.push(`    d.regions[${ri}].read_only = true;`);
+      const runs = wordRuns(r.init).map((w) => `{${hex(w.offset, 3)}, ${w.count}, ${hex(w.value, 8)}, ${w.step}}`);
+      L.push(`    d.regions[${ri}].init = RegionInit(${hex(r.size, 4)}, {${runs.join(', ')}});`);
+    });
+    L.push('    devices.push_back(d);');
+    L.push('  }');
+  });
+  L.push('  return devices;');
+  L.push('}');
+  L.push('');
+  L.push('}  // namespace cdx_test');
+  L.push('}  // namespace mock');
+  L.push('}  // namespace vfiocdx');
+  return L.join('\n') + '\n';
+}
+
+module.exports = { fixtureDeviceSpecs };
+
+if (require.main === module) {
+  try {
+    main();
+  } catch (e) {
+    if (!(e instanceof FixtureError)) throw e;
+    process.stderr.write(`gen-sim-header: ${e.message}\n`);
+    process.exit(1);
+  }
+}

@@ -1,11 +1,12 @@
 // The cdx-test device is described once, in fixtures/cdx-test-devices.json: the VM's simulated
-// controller gets its register map generated at kernel build time, the mock's model from a
-// generated header that is committed (it must build without the scripts). This keeps the two
-// from drifting apart.
+// controller gets its register map generated at kernel build time, the mock's model and the C++
+// self-test from generated headers that are committed (they must build without the scripts). This
+// keeps them from drifting apart.
 import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { fixtureDevices } from '../../lib/mock';
 import { nodeCommand } from '../helpers/node-exec';
 
 const ROOT = path.join(__dirname, '..', '..', '..');
@@ -25,6 +26,23 @@ describe('the cdx-test register map (fixtures/cdx-test-devices.json)', function 
     const mockRegs = [...mock.matchAll(/kReg(\w+)\s+= (0x[0-9a-f]+)/g)].map((m) => [m[1]!.replace(/[A-Z]/g, (c, i) => (i ? '_' : '') + c).toUpperCase(), Number(m[2])]);
     assert.ok(simRegs.length >= 17);
     assert.deepEqual(mockRegs, simRegs);
+  });
+});
+
+describe('the fixture\'s devices (fixtures/cdx-test-devices.json)', function () {
+  it('src-native/mock/cdx_test_fixture.h is what the generator makes from the fixture now', function () {
+    const fresh = execFileSync(...nodeCommand([GEN, '--mock-fixture']), { encoding: 'utf8' });
+    const committed = readFileSync(path.join(ROOT, 'src-native', 'mock', 'cdx_test_fixture.h'), 'utf8');
+    assert.equal(committed, fresh, 'regenerate it: node scripts/vm/gen-sim-header.js --mock-fixture > src-native/mock/cdx_test_fixture.h');
+  });
+
+  it('the generator writes the C++ fixture from the devices the TypeScript mock creates: same ids, regions and contents', function () {
+    // a plain-node script (no types); it exports what it writes the C++ header from
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const gen = require(GEN) as { fixtureDeviceSpecs(): unknown[] };
+    const specs = gen.fixtureDeviceSpecs();
+    assert.ok(specs.length >= 2);
+    assert.deepStrictEqual(specs, fixtureDevices());
   });
 });
 
