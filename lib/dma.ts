@@ -20,6 +20,7 @@
  * Pinned pages count against RLIMIT_MEMLOCK: ENOMEM from the kernel comes
  * with a hint naming `ulimit -l`.
  */
+import { constants as bufferConstants } from 'node:buffer';
 import { checkConstruct, checkKeys, closedError, invalidArgType, invalidThis, kConstruct, outOfRange, VfioError } from './errors';
 import type { NativeDeviceHandle } from './native';
 
@@ -119,7 +120,7 @@ export class Dma {
 
   /**
    * Allocates and maps a DMA buffer of at least `size` bytes.
-   * @throws RangeError for a bad size; ERR_VFIO_NO_IOMMU_DMA (no-IOMMU group);
+   * @throws RangeError for a bad size (including one larger than this runtime's largest ArrayBuffer); ERR_VFIO_NO_IOMMU_DMA (no-IOMMU group);
    *   ERR_VFIO_IOVA_EXHAUSTED; VfioError from mmap or the map ioctl (ENOMEM
    *   with a `ulimit -l` hint when the memlock limit is reached)
    */
@@ -127,6 +128,10 @@ export class Dma {
     Dma.#check(this);
     if (typeof size !== 'number') throw invalidArgType('size', 'of type number', size);
     if (!Number.isSafeInteger(size) || size <= 0) throw outOfRange('size', 'a positive integer', size);
+    // The CPU's view is one ArrayBuffer: no larger than this runtime allows (4 GiB on Node 20).
+    if (size > bufferConstants.MAX_LENGTH) {
+      throw outOfRange('size', `at most buffer.constants.MAX_LENGTH (${bufferConstants.MAX_LENGTH}) bytes on this runtime`, size);
+    }
     if (options === null || typeof options !== 'object') throw invalidArgType('options', 'of type object', options);
     checkKeys(options, 'alloc() options', ['hugepages']);
     const huge = options.hugepages ?? false;

@@ -1,6 +1,10 @@
 // napi_dma_buffer.cc — see napi_dma_buffer.h.
 #include "napi_dma_buffer.h"
 
+#include <string>
+
+#include "napi_util.h"
+
 namespace vfiocdx {
 
 namespace {
@@ -23,10 +27,28 @@ napi_value FreeDma(napi_env env, napi_callback_info cbinfo) {
 }  // namespace
 
 Napi::Object DmaBufferObject(Napi::Env env, std::shared_ptr<DmaBufferCore> core) {
+  // The ArrayBuffer first, before anything that would need undoing. The runtime may refuse it:
+  // with napi_no_external_buffers_allowed (a sandboxed runtime) the buffer is simply null; with an
+  // exception (a buffer larger than this runtime allows) every later N-API call would fail, so the
+  // memory is freed at once and the caller gets a RangeError. Found by the fuzzer: the exception
+  // used to stay pending while the free() function's holder was made and never finalized, which
+  // kept the kernel alive.
+  napi_value ab = nullptr;
+  napi_status st = napi_create_external_arraybuffer(env, core->data(), core->size(), nullptr, nullptr, &ab);
+  bool pending = false;
+  if (st != napi_ok && napi_is_exception_pending(env, &pending) == napi_ok && pending) {
+    napi_value ignored;
+    napi_get_and_clear_last_exception(env, &ignored);
+    const uint64_t size = core->size();
+    core->Free(false);
+    ThrowRangeError(env, "ERR_OUT_OF_RANGE",
+                    "a DMA buffer of " + std::to_string(size) +
+                        " bytes is larger than this runtime's largest ArrayBuffer (buffer.constants.MAX_LENGTH)");
+  }
+  if (st != napi_ok) ab = nullptr;
   auto* holder = new DmaHolder{core, {}};
   Napi::Object out = Napi::Object::New(env);
-  napi_value ab = nullptr;
-  if (napi_create_external_arraybuffer(env, core->data(), core->size(), nullptr, nullptr, &ab) == napi_ok) {
+  if (ab != nullptr) {
     holder->buffer = Napi::Reference<Napi::ArrayBuffer>::New(Napi::ArrayBuffer(env, ab), 0);
     out.Set("buffer", Napi::Value(env, ab));
   } else {

@@ -7,6 +7,8 @@ import { readdirSync, readlinkSync } from 'node:fs';
 import { CdxBus, Device, DmaBuffer, Dma, Mapping, Msi, MsiVector, Region, BusMaster, SystemKernel, Kernel, VfioError } from '../../lib';
 import { CONTROLLER_OPS, FAULT_OPS, MOCK_MODELS, MOCK_PROFILES, MOCK_SPEC_KEYS, MockDevice, MockKernel, type MockDeviceSpec } from '../../lib/mock';
 import { RawKernel, struct } from '../../lib/raw';
+import { nativeKernel } from '../../lib/kernel';
+import { constants as bufferConstants } from 'node:buffer';
 import { canCollect, collect } from '../helpers/gc';
 import { nodeCommand } from '../helpers/node-exec';
 import { WHERE_GC, describeWhen } from '../helpers/pending';
@@ -148,6 +150,29 @@ describeWhen(canCollect, 'issue 7.4: MSI and garbage collection', WHERE_GC, func
     })();
     assert.equal(mockMemfds(), before + 80);
     assert.ok(await collect(() => mockMemfds() <= before), `${mockMemfds() - before} region memfds still open`);
+  });
+
+  it('a DMA buffer larger than the runtime\'s largest ArrayBuffer is a RangeError, and nothing of it stays (found by the fuzzer)', async function () {
+    const before = mockMemfds();
+    const tooBig = bufferConstants.MAX_LENGTH + 1;
+    (() => {
+      const kernel = MockKernel.fixture({ bound: true, profile: 'cdev' });
+      const dev = new CdxBus({ kernel }).open('cdx-00:00');
+      // The public API refuses before allocating; where MAX_LENGTH exceeds the library's own cap
+      // (2^46, Node 22 and later) that cap answers first.
+      assert.throws(() => dev.dma.alloc(tooBig), { name: 'RangeError', code: 'ERR_OUT_OF_RANGE' });
+      // The native layer's own guard, reached directly: the runtime refuses the ArrayBuffer after
+      // the memory was mapped, so the memory is freed and the runtime's error is a RangeError.
+      if (tooBig < 2 ** 46) {
+        const nd = nativeKernel(kernel).openDevice('cdx-00:01', 'cdev');
+        assert.throws(() => nd.dmaAlloc(tooBig, false), { name: 'RangeError', code: 'ERR_OUT_OF_RANGE' });
+        const ok = nd.dmaAlloc(4096, false);  // the device and its DMA space still work
+        assert.equal(ok.size, 4096);
+        nd.close();
+      }
+      dev.close();
+    })();
+    assert.ok(await collect(() => mockMemfds() <= before), `${mockMemfds() - before} region memfds still open: the mock kernel was kept alive`);
   });
 
   it('a dropped device whose watched vector is unref()d is closed by GC, with a warning', async function () {
